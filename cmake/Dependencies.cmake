@@ -1,0 +1,16 @@
+# All dependencies come from Debian 12 packages (scripts/install-deps.sh).
+find_package(Threads REQUIRED)
+find_package(Boost 1.74 REQUIRED)
+find_package(nlohmann_json 3.11 REQUIRED)
+find_package(CLI11 REQUIRED)
+find_package(PkgConfig REQUIRED)
+pkg_check_modules(TOMLPP REQUIRED IMPORTED_TARGET tomlplusplus)
+find_package(SQLite3 REQUIRED)
+find_package(PostgreSQL REQUIRED)
+find_package(OpenSSL REQUIRED)
+
+# Boost 1.74's asio/awaitable.hpp uses std::exchange without including <utility>; every
+# translation unit that includes Asio goes through src/http/asio.hpp, which fixes the order.
+add_library(studio_boost INTERFACE)
+target_link_libraries(studio_boost INTERFACE Boost::headers Threads::Threads)
+target_compile_definitions(studio_boost INTERFACE BOOST_ASIO_NO_DEPRECATED BOOST_BEAST_USE_STD_STRING_VIEW)

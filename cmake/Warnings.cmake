@@ -1,0 +1,5 @@
+# Warnings are errors in our own code; third-party headers are included as SYSTEM.
+add_library(studio_warnings INTERFACE)
+target_compile_options(studio_warnings INTERFACE
+  -Wall -Wextra -Wpedantic -Wshadow -Wnon-virtual-dtor -Wold-style-cast -Wcast-align
+  -Woverloaded-virtual -Wnull-dereference -Wimplicit-fallthrough -Werror)

@@ -1,0 +1,697 @@
+#include "http/server.hpp"
+
+#include <algorithm>
+#include <limits>
+#include <mutex>
+#include <optional>
+#include <system_error>
+#include <thread>
+#include <unordered_set>
+
+#include "core/error.hpp"
+#include "core/ids.hpp"
+#include "http/asio.hpp"
+#include "http/problem.hpp"
+#include "http/sse.hpp"
+#include "http/sse_state.hpp"
+
+namespace studio::http {
+namespace {
+
+using asio::awaitable;
+using asio::use_awaitable;
+using tcp = asio::ip::tcp;
+using Clock = std::chrono::steady_clock;
+
+constexpr std::string_view kHeartbeat = ": heartbeat\n\n";
+
+bool IsBodyMethod(std::string_view m) { return m == "POST" || m == "PUT" || m == "PATCH"; }
+
+bool IsJsonContentType(std::string_view ct) {
+  auto semi = ct.find(';');
+  std::string_view type = ct.substr(0, semi);
+  while (!type.empty() && type.back() == ' ') type.remove_suffix(1);
+  if (IEquals(type, "application/json")) return true;
+  // application/<anything>+json (e.g. application/merge-patch+json)
+  return type.size() > 17 && IEquals(type.substr(0, 12), "application/") && IEquals(type.substr(type.size() - 5), "+json");
+}
+
+/// Runs fn on the blocking pool and resumes the coroutine on its own strand with the result.
+/// The pool thread never touches the coroutine or its executor state directly: it stores the result
+/// and posts a timer cancel to the strand, which is the only place the coroutine resumes from.
+awaitable<Response> RunOnPool(BlockingPool& pool, std::function<Response()> fn) {
+  struct Pending {
+    explicit Pending(const asio::any_io_executor& ex) : done(ex, asio::steady_timer::time_point::max()) {}
+    asio::steady_timer done;
+    std::exception_ptr error;
+    Response result;
+  };
+  auto ex = co_await asio::this_coro::executor;
+  auto pending = std::make_shared<Pending>(ex);
+  bool queued = pool.TrySubmit([pending, fn = std::move(fn)]() mutable {
+    try {
+      pending->result = fn();
+    } catch (...) {
+      pending->error = std::current_exception();
+    }
+    auto strand = pending->done.get_executor();
+    asio::post(strand, [p = std::move(pending)] { p->done.cancel(); });
+  });
+  if (!queued) throw ServiceUnavailable("The server is busy; retry shortly.", 1, "SERVER_BUSY");
+  beast::error_code ec;
+  co_await pending->done.async_wait(asio::redirect_error(use_awaitable, ec));
+  if (pending->error) std::rethrow_exception(pending->error);
+  co_return std::move(pending->result);
+}
+
+}  // namespace
+
+class Session;
+
+struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
+  Impl(ServerOptions o, const Router& r, BlockingPool& p, ServerHooks h)
+      : options(std::move(o)), router(r), pool(p), hooks(std::move(h)), acceptor(ioc), deadline(ioc),
+        work(asio::make_work_guard(ioc)) {}
+
+  void SessionStarted(Session* s) {
+    std::lock_guard lock(sessions_mu);
+    sessions.insert(s);
+  }
+  void SessionEnded(Session* s);
+  void FinishIfDrained();
+  void HardStop();
+  void ReportError(std::string_view what) {
+    if (hooks.on_internal_error) hooks.on_internal_error(what);
+  }
+  void ArmSignals();
+  awaitable<void> AcceptLoop();
+  awaitable<void> RejectOverCapacity(tcp::socket socket);
+
+  ServerOptions options;
+  const Router& router;
+  BlockingPool& pool;
+  ServerHooks hooks;
+  asio::io_context ioc;
+  tcp::acceptor acceptor;
+  asio::steady_timer deadline;
+  asio::executor_work_guard<asio::io_context::executor_type> work;
+  std::optional<asio::signal_set> signals;
+  std::function<void(int)> on_signal;
+  std::atomic<bool> draining{false};
+  std::atomic<std::size_t> connections{0};
+  std::mutex sessions_mu;
+  std::unordered_set<Session*> sessions;  // guarded by sessions_mu
+  std::atomic<bool> finished{false};
+};
+
+// One connection. Lives on its own strand; the coroutine Run() owns it through a shared_ptr.
+class Session : public std::enable_shared_from_this<Session> {
+ public:
+  Session(std::shared_ptr<Server::Impl> server, tcp::socket socket)
+      : server_(std::move(server)), stream_(std::move(socket)) {
+    beast::error_code ec;
+    auto ep = stream_.socket().remote_endpoint(ec);
+    if (!ec) remote_ = ep.address().to_string();
+    server_->SessionStarted(this);
+  }
+  ~Session() { server_->SessionEnded(this); }
+
+  awaitable<void> Run();
+  /// Called on the session's strand when the server starts draining.
+  void OnDrain();
+  /// Called on the session's strand near the shutdown deadline: ends an open event stream cleanly.
+  void CancelStream() {
+    if (sse_) sse_->Cancel();
+  }
+
+  asio::any_io_executor executor() { return stream_.get_executor(); }
+
+ private:
+  struct Prepared {
+    Request request;
+    RouteMatch match;
+    bool keep_alive = true;
+  };
+
+  awaitable<bool> ReadRequest(Prepared& p);
+  awaitable<void> WriteResponse(Request& req, Response res, bool keep_alive, std::string_view error);
+  awaitable<void> WriteError(Request& req, const Error& error, bool keep_alive);
+  awaitable<void> StreamEvents(Request& req, const Route& route);
+  void ApplyCommonHeaders(const Request& req, Headers& headers, std::string_view content_type) const;
+  void Record(const Request& req, int status, std::size_t bytes_out, std::string_view error);
+
+  std::shared_ptr<Server::Impl> server_;
+  beast::tcp_stream stream_;
+  beast::flat_buffer buffer_;
+  std::string remote_;
+  bool idle_ = true;              // waiting for the first byte of a request
+  std::shared_ptr<SseState> sse_;  // set while streaming events
+};
+
+void Server::Impl::SessionEnded(Session* s) {
+  {
+    std::lock_guard lock(sessions_mu);
+    sessions.erase(s);
+  }
+  connections.fetch_sub(1);
+  if (draining) asio::post(ioc, [self = shared_from_this()] { self->FinishIfDrained(); });
+}
+
+void Server::Impl::FinishIfDrained() {
+  if (connections.load() != 0 || finished.exchange(true)) return;
+  deadline.cancel();
+  if (signals) signals->cancel();
+  work.reset();
+}
+
+void Server::Impl::HardStop() {
+  finished = true;
+  ioc.stop();
+}
+
+void Session::OnDrain() {
+  if (idle_) {
+    beast::error_code ec;
+    stream_.socket().shutdown(tcp::socket::shutdown_both, ec);
+    stream_.socket().close(ec);
+  } else if (sse_) {
+    sse_->draining = true;
+    sse_->Push("retry: 2000\n\n");
+    sse_->wake.cancel();
+  }
+}
+
+void Session::ApplyCommonHeaders(const Request& req, Headers& headers, std::string_view content_type) const {
+  auto has = [&headers](std::string_view name) { return FindHeader(headers, name).has_value(); };
+  headers.emplace_back("X-Request-Id", req.request_id);
+  headers.emplace_back("X-Content-Type-Options", "nosniff");
+  if (!has("X-Frame-Options")) headers.emplace_back("X-Frame-Options", "DENY");
+  headers.emplace_back("Referrer-Policy", "no-referrer");
+  if (!has("Content-Security-Policy")) {
+    headers.emplace_back("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'; base-uri 'none'");
+  }
+  headers.emplace_back("Cross-Origin-Resource-Policy", "same-origin");
+  if (!has("Cache-Control")) headers.emplace_back("Cache-Control", "no-store");
+  if (server_->options.hsts_max_age > 0) {
+    headers.emplace_back("Strict-Transport-Security",
+                         "max-age=" + std::to_string(server_->options.hsts_max_age) + "; includeSubDomains");
+  }
+  if (!content_type.empty()) headers.emplace_back("Content-Type", std::string(content_type));
+  auto origin = req.Header("Origin");
+  if (origin) {
+    const auto& allowed = server_->options.cors_origins;
+    bool any = std::find(allowed.begin(), allowed.end(), "*") != allowed.end();
+    bool listed = std::find(allowed.begin(), allowed.end(), *origin) != allowed.end();
+    if (any || listed) {
+      headers.emplace_back("Access-Control-Allow-Origin", any && !listed ? "*" : std::string(*origin));
+      if (listed) headers.emplace_back("Access-Control-Allow-Credentials", "true");
+      headers.emplace_back("Access-Control-Expose-Headers",
+                           "X-Request-Id, Retry-After, RateLimit-Limit, RateLimit-Remaining, RateLimit-Reset");
+    }
+    headers.emplace_back("Vary", "Origin");
+  }
+}
+
+void Session::Record(const Request& req, int status, std::size_t bytes_out, std::string_view error) {
+  if (!server_->hooks.on_complete) return;
+  AccessRecord rec;
+  rec.method = req.method;
+  rec.route = req.route.empty() ? "unmatched" : req.route;
+  rec.path = req.path;
+  rec.status = status;
+  rec.duration = Clock::now() - req.received_at;
+  rec.bytes_in = req.body.size();
+  rec.bytes_out = bytes_out;
+  rec.request_id = req.request_id;
+  rec.remote_addr = req.remote_addr;
+  rec.error = std::string(error);
+  server_->hooks.on_complete(rec);
+}
+
+awaitable<void> Session::WriteResponse(Request& req, Response res, bool keep_alive, std::string_view error) {
+  bhttp::response<bhttp::string_body> out{static_cast<bhttp::status>(res.status), 11};
+  ApplyCommonHeaders(req, res.headers, res.content_type);
+  for (auto& [k, v] : res.headers) out.insert(k, v);
+  std::size_t body_size = res.body.size();
+  if (req.method == "HEAD") {
+    out.content_length(body_size);
+  } else {
+    out.body() = std::move(res.body);
+    out.prepare_payload();
+  }
+  out.keep_alive(keep_alive);
+  beast::error_code ec;
+  stream_.expires_after(server_->options.write_timeout);
+  co_await bhttp::async_write(stream_, out, asio::redirect_error(use_awaitable, ec));
+  Record(req, res.status, body_size, error);
+  if (ec || !keep_alive) {
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+  }
+}
+
+awaitable<void> Session::WriteError(Request& req, const Error& error, bool keep_alive) {
+  co_await WriteResponse(req, ProblemResponse(error, req.request_id), keep_alive, {});
+}
+
+// Reads and validates one request. Returns false when the connection should close without (further)
+// response — the error, if any, has already been written.
+awaitable<bool> Session::ReadRequest(Prepared& p) {
+  const ServerOptions& opt = server_->options;
+  beast::error_code ec;
+  Request& req = p.request;
+
+  // Wait for the first byte under the (long) idle timeout; the header must then arrive promptly.
+  idle_ = true;
+  if (buffer_.size() == 0) {
+    if (server_->draining) co_return false;
+    stream_.expires_after(opt.idle_timeout);
+    std::size_t n = co_await stream_.async_read_some(buffer_.prepare(4096), asio::redirect_error(use_awaitable, ec));
+    if (ec) co_return false;
+    buffer_.commit(n);
+  }
+  idle_ = false;
+  req.received_at = Clock::now();
+  req.remote_addr = remote_;
+
+  bhttp::request_parser<bhttp::string_body> parser;
+  parser.header_limit(static_cast<std::uint32_t>(opt.header_limit));
+  parser.body_limit(std::numeric_limits<std::uint64_t>::max());  // checked per route once routed
+  stream_.expires_after(opt.header_timeout);
+  co_await bhttp::async_read_header(stream_, buffer_, parser, asio::redirect_error(use_awaitable, ec));
+  if (ec) {
+    req.request_id = NewRequestId();
+    if (ec == bhttp::error::header_limit) {
+      // Beast may already have consumed the request line; otherwise look for its end in the buffer.
+      bool url_too_long = false;
+      if (auto target = parser.get().target(); !target.empty()) {
+        url_too_long = target.size() > opt.url_limit;
+      } else {
+        auto data = static_cast<const char*>(buffer_.data().data());
+        std::string_view head(data, std::min(buffer_.size(), opt.url_limit + 32));
+        url_too_long = head.find('\n') == std::string_view::npos;
+      }
+      if (url_too_long) {
+        co_await WriteError(req, Error(414, "URI_TOO_LONG", "URI Too Long",
+                                       "The request target is longer than " + std::to_string(opt.url_limit) + " bytes."),
+                            false);
+      } else {
+        co_await WriteError(req, Error(431, "HEADERS_TOO_LARGE", "Request Header Fields Too Large",
+                                       "The request headers exceed " + std::to_string(opt.header_limit) + " bytes."),
+                            false);
+      }
+    } else if (ec != beast::error::timeout && ec != asio::error::eof && ec != bhttp::error::end_of_stream &&
+               ec != asio::error::connection_reset && ec != asio::error::operation_aborted) {
+      co_await WriteError(req, BadRequest("The request is not valid HTTP/1.1: " + ec.message() + ".", {}, "BAD_HTTP"),
+                          false);
+    }
+    co_return false;
+  }
+
+  auto& head = parser.get();
+  req.method = std::string(head.method_string());
+  req.target = std::string(head.target());
+  auto incoming_id = head["X-Request-Id"];
+  req.request_id = IsSaneRequestId(incoming_id) ? std::string(incoming_id) : NewRequestId();
+  for (const auto& field : head) req.headers.emplace_back(std::string(field.name_string()), std::string(field.value()));
+  bool has_body = parser.chunked() || (parser.content_length() && *parser.content_length() > 0);
+  p.keep_alive = parser.keep_alive() && !has_body;  // corrected below once the body is consumed
+
+  if (req.target.size() > opt.url_limit) {
+    co_await WriteError(req, Error(414, "URI_TOO_LONG", "URI Too Long",
+                                   "The request target is longer than " + std::to_string(opt.url_limit) + " bytes."),
+                        false);
+    co_return false;
+  }
+  if (req.target.empty() || req.target[0] != '/') {
+    co_await WriteError(req, BadRequest("The request target must be an absolute path.", {}, "BAD_TARGET"), false);
+    co_return false;
+  }
+  std::string_view target = req.target;
+  auto qpos = target.find('?');
+  std::string_view raw_path = target.substr(0, qpos);
+  if (!PercentDecode(raw_path, req.path, false)) {
+    co_await WriteError(req, BadRequest("The request path has a malformed percent-escape.", {}, "BAD_TARGET"), false);
+    co_return false;
+  }
+  if (qpos != std::string_view::npos) {
+    std::string_view q = target.substr(qpos + 1);
+    while (!q.empty()) {
+      auto amp = q.find('&');
+      std::string_view pair = q.substr(0, amp);
+      q = amp == std::string_view::npos ? std::string_view{} : q.substr(amp + 1);
+      if (pair.empty()) continue;
+      auto eq = pair.find('=');
+      std::string k, v;
+      if (!PercentDecode(pair.substr(0, eq), k, true) ||
+          !PercentDecode(eq == std::string_view::npos ? std::string_view{} : pair.substr(eq + 1), v, true)) {
+        co_await WriteError(req, BadRequest("The query string has a malformed percent-escape.", {}, "BAD_TARGET"),
+                            false);
+        co_return false;
+      }
+      req.query.emplace_back(std::move(k), std::move(v));
+    }
+  }
+
+  // CORS preflight and OPTIONS: answered here for every route.
+  if (req.method == "OPTIONS") {
+    RouteMatch m = server_->router.Find("OPTIONS", raw_path);
+    if (m.kind == RouteMatch::Kind::kNotFound) {
+      co_await WriteError(req, NotFound("No route matches " + req.path + "."), p.keep_alive);
+      co_return p.keep_alive;
+    }
+    Response res = Response::NoContent();
+    std::string allow = m.kind == RouteMatch::Kind::kMethodNotAllowed ? m.allow + ", OPTIONS" : "OPTIONS";
+    res.headers.emplace_back("Allow", allow);
+    if (req.Header("Origin") && req.Header("Access-Control-Request-Method")) {
+      res.headers.emplace_back("Access-Control-Allow-Methods", allow);
+      res.headers.emplace_back("Access-Control-Allow-Headers",
+                               "Authorization, Content-Type, Idempotency-Key, X-API-Key, X-Request-Id, X-Workspace-ID");
+      res.headers.emplace_back("Access-Control-Max-Age", "600");
+    }
+    co_await WriteResponse(req, std::move(res), p.keep_alive, {});
+    co_return p.keep_alive;
+  }
+
+  p.match = server_->router.Find(req.method, raw_path);
+  if (p.match.kind == RouteMatch::Kind::kNotFound) {
+    co_await WriteError(req, NotFound("No route matches " + req.method + " " + req.path + "."), p.keep_alive);
+    co_return p.keep_alive;
+  }
+  if (p.match.kind == RouteMatch::Kind::kMethodNotAllowed) {
+    Error e(405, "METHOD_NOT_ALLOWED", "Method Not Allowed", req.method + " is not allowed on " + req.path + ".");
+    e.headers().emplace_back("Allow", p.match.allow);
+    co_await WriteError(req, e, p.keep_alive);
+    co_return p.keep_alive;
+  }
+  const Route& route = *p.match.route;
+  req.route = route.pattern;
+  req.params = std::move(p.match.params);
+
+  std::size_t limit = route.options.body_limit ? route.options.body_limit : opt.body_limit;
+  if (parser.content_length() && *parser.content_length() > limit) {
+    co_await WriteError(req, PayloadTooLarge("The request body exceeds " + std::to_string(limit) + " bytes."), false);
+    co_return false;
+  }
+  if (has_body && route.options.json_body && IsBodyMethod(req.method)) {
+    auto ct = req.Header("Content-Type");
+    if (!ct || !IsJsonContentType(*ct)) {
+      co_await WriteError(req, UnsupportedMediaType("This endpoint accepts application/json request bodies."), false);
+      co_return false;
+    }
+  }
+  if (has_body) {
+    if (auto expect = req.Header("Expect"); expect && IEquals(*expect, "100-continue")) {
+      static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+      stream_.expires_after(opt.write_timeout);
+      co_await asio::async_write(stream_, asio::buffer(kContinue.data(), kContinue.size()),
+                                 asio::redirect_error(use_awaitable, ec));
+      if (ec) co_return false;
+    }
+    parser.body_limit(limit);
+    stream_.expires_after(opt.body_timeout);
+    co_await bhttp::async_read(stream_, buffer_, parser, asio::redirect_error(use_awaitable, ec));
+    if (ec == bhttp::error::body_limit) {
+      co_await WriteError(req, PayloadTooLarge("The request body exceeds " + std::to_string(limit) + " bytes."), false);
+      co_return false;
+    }
+    if (ec) {
+      if (ec != beast::error::timeout && ec != asio::error::eof && ec != bhttp::error::partial_message &&
+          ec != asio::error::connection_reset) {
+        co_await WriteError(req, BadRequest("The request body could not be read: " + ec.message() + ".", {}, "BAD_HTTP"),
+                            false);
+      }
+      co_return false;
+    }
+    req.body = std::move(parser.get().body());
+    p.keep_alive = parser.keep_alive();
+  }
+  co_return true;
+}
+
+awaitable<void> Session::StreamEvents(Request& req, const Route& route) {
+  const ServerOptions& opt = server_->options;
+  auto state = std::make_shared<SseState>(stream_.get_executor(), opt.sse_max_queued_bytes);
+  auto request = std::make_shared<Request>(req);
+  auto handler = route.sse;
+  bool submitted = server_->pool.TrySubmit([state, request, handler] {
+    SseStream stream(state);
+    try {
+      handler(*request, stream);
+    } catch (const Error& e) {
+      stream.Send("error", Json{{"code", e.code()}, {"message", e.detail()}}.dump());
+    } catch (...) {
+      stream.Send("error", Json{{"code", "INTERNAL"}, {"message", "The stream failed."}}.dump());
+    }
+    state->Finish();
+    state->Notify();
+  });
+  if (!submitted) {
+    co_await WriteError(req, ServiceUnavailable("The server is busy; retry shortly.", 1, "SERVER_BUSY"), false);
+    co_return;
+  }
+  sse_ = state;
+  if (server_->draining) OnDrain();
+
+  bhttp::response<bhttp::empty_body> head{bhttp::status::ok, 11};
+  Headers headers;
+  headers.emplace_back("Cache-Control", "no-cache");
+  headers.emplace_back("X-Accel-Buffering", "no");
+  ApplyCommonHeaders(req, headers, "text/event-stream");
+  for (auto& [k, v] : headers) head.insert(k, v);
+  head.chunked(true);
+  head.keep_alive(false);
+  bhttp::response_serializer<bhttp::empty_body> sr{head};
+  beast::error_code ec;
+  stream_.expires_after(opt.write_timeout);
+  co_await bhttp::async_write_header(stream_, sr, asio::redirect_error(use_awaitable, ec));
+  std::size_t bytes_out = 0;
+
+  if (!ec) {
+    // A read stays posted for the whole stream: EOF or reset means the client left → cancel.
+    auto watcher = [](std::shared_ptr<Session> self, std::shared_ptr<SseState> st) -> awaitable<void> {
+      char scratch[512];
+      beast::error_code rec;
+      for (;;) {
+        co_await self->stream_.socket().async_read_some(asio::buffer(scratch), asio::redirect_error(use_awaitable, rec));
+        if (rec) break;
+      }
+      st->Cancel();
+    };
+    asio::co_spawn(stream_.get_executor(), watcher(shared_from_this(), state), asio::detached);
+
+    for (;;) {
+      std::optional<std::string> next;
+      bool finished = false;
+      {
+        std::lock_guard lock(state->mu);
+        if (!state->queue.empty()) {
+          next = std::move(state->queue.front());
+          state->queue.pop_front();
+          state->queued_bytes -= next->size();
+        }
+        finished = state->finished;
+      }
+      if (!next && (finished || state->cancelled)) break;
+      if (!next) {
+        beast::error_code wait_ec;
+        state->wake.expires_after(opt.sse_heartbeat);
+        co_await state->wake.async_wait(asio::redirect_error(use_awaitable, wait_ec));
+        if (wait_ec == asio::error::operation_aborted) continue;  // woken by Notify
+        next = std::string(kHeartbeat);
+      }
+      stream_.expires_after(opt.write_timeout);
+      co_await asio::async_write(stream_, bhttp::make_chunk(asio::buffer(*next)), asio::redirect_error(use_awaitable, ec));
+      if (ec) break;
+      bytes_out += next->size();
+    }
+    if (!ec) {
+      stream_.expires_after(opt.write_timeout);
+      co_await asio::async_write(stream_, bhttp::make_chunk_last(), asio::redirect_error(use_awaitable, ec));
+    }
+  }
+  state->Cancel();  // stops the handler if it is still producing
+  sse_.reset();
+  stream_.socket().shutdown(tcp::socket::shutdown_both, ec);
+  stream_.socket().close(ec);
+  Record(req, 200, bytes_out, {});
+}
+
+awaitable<void> Session::Run() {
+  for (;;) {
+    Prepared p;
+    bool ok = co_await ReadRequest(p);
+    if (!ok) break;
+    if (!p.match.route) continue;  // answered already (404/405/OPTIONS) and kept alive
+    Request& req = p.request;
+    const Route& route = *p.match.route;
+    if (route.sse) {
+      co_await StreamEvents(req, route);
+      break;
+    }
+    Response res;
+    std::string error;
+    auto handle = [&route, &req]() { return route.handler(req); };
+    try {
+      if (route.options.execution == Execution::kInline) {
+        res = handle();
+      } else {
+        res = co_await RunOnPool(server_->pool, handle);
+      }
+    } catch (const Error& e) {
+      if (e.status() >= 500) error = e.what();
+      res = ProblemResponse(e, req.request_id);
+    } catch (const std::exception& e) {
+      error = e.what();
+      res = ProblemFromException(std::current_exception(), req.request_id);
+    } catch (...) {
+      error = "unknown exception";
+      res = ProblemFromException(std::current_exception(), req.request_id);
+    }
+    bool keep_alive = p.keep_alive && !server_->draining;
+    co_await WriteResponse(req, std::move(res), keep_alive, error);
+    if (!keep_alive) break;
+  }
+  beast::error_code ec;
+  stream_.socket().close(ec);
+}
+
+awaitable<void> Server::Impl::RejectOverCapacity(tcp::socket socket) {
+  // Written raw: the connection is refused before a session (and its parser) exists.
+  static const std::string kBusy = [] {
+    std::string body =
+        R"({"type":"https://softsystems.studio/problems/too-many-connections","title":"Service Unavailable",)"
+        R"("status":503,"detail":"The server has too many open connections.","code":"TOO_MANY_CONNECTIONS"})";
+    return "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/problem+json\r\nRetry-After: 1\r\n"
+           "Connection: close\r\nContent-Length: " +
+           std::to_string(body.size()) + "\r\n\r\n" + body;
+  }();
+  beast::error_code ec;
+  co_await asio::async_write(socket, asio::buffer(kBusy), asio::redirect_error(use_awaitable, ec));
+  socket.shutdown(tcp::socket::shutdown_both, ec);
+  socket.close(ec);
+}
+
+awaitable<void> Server::Impl::AcceptLoop() {
+  auto self = shared_from_this();
+  for (;;) {
+    beast::error_code ec;
+    tcp::socket socket = co_await acceptor.async_accept(asio::make_strand(ioc), asio::redirect_error(use_awaitable, ec));
+    if (ec) {
+      if (ec == asio::error::operation_aborted || !acceptor.is_open()) break;
+      // EMFILE and friends: back off briefly instead of spinning.
+      asio::steady_timer pause(ioc, std::chrono::milliseconds(20));
+      co_await pause.async_wait(asio::redirect_error(use_awaitable, ec));
+      continue;
+    }
+    socket.set_option(tcp::no_delay(true), ec);
+    auto ex = socket.get_executor();
+    if (connections.fetch_add(1) >= options.max_connections) {
+      connections.fetch_sub(1);
+      asio::co_spawn(ex, RejectOverCapacity(std::move(socket)), asio::detached);
+      continue;
+    }
+    auto session = std::make_shared<Session>(self, std::move(socket));
+    asio::co_spawn(ex, [session]() -> awaitable<void> { co_await session->Run(); },
+                   [self](std::exception_ptr e) {
+                     if (!e) return;
+                     try {
+                       std::rethrow_exception(e);
+                     } catch (const std::exception& err) {
+                       self->ReportError(std::string("connection failed: ") + err.what());
+                     } catch (...) {
+                       self->ReportError("connection failed: unknown exception");
+                     }
+                   });
+  }
+}
+
+Server::Server(ServerOptions options, const Router& router, BlockingPool& pool, ServerHooks hooks)
+    : impl_(std::make_shared<Impl>(std::move(options), router, pool, std::move(hooks))) {}
+
+Server::~Server() {
+  // Sessions hold the Impl alive through shared_ptr; make sure nothing runs once we are gone.
+  impl_->ioc.stop();
+}
+
+void Server::Listen() {
+  auto& a = impl_->acceptor;
+  boost::system::error_code ec;
+  auto address = asio::ip::make_address(impl_->options.host, ec);
+  if (ec) throw std::system_error(ec, "listen address '" + impl_->options.host + "' is not an IP address");
+  tcp::endpoint ep(address, impl_->options.port);
+  a.open(ep.protocol());
+  a.set_option(asio::socket_base::reuse_address(true));
+  a.bind(ep, ec);
+  if (ec) {
+    throw std::system_error(ec, "cannot listen on " + impl_->options.host + ":" + std::to_string(impl_->options.port));
+  }
+  a.listen(asio::socket_base::max_listen_connections);
+  asio::co_spawn(impl_->ioc, impl_->AcceptLoop(), [self = impl_](std::exception_ptr e) {
+    if (e) self->ReportError("accept loop stopped unexpectedly");
+  });
+}
+
+std::uint16_t Server::port() const { return impl_->acceptor.local_endpoint().port(); }
+
+void Server::Run() {
+  int n = impl_->options.io_threads > 0 ? impl_->options.io_threads
+                                        : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  std::vector<std::thread> threads;
+  for (int i = 1; i < n; ++i) threads.emplace_back([this] { impl_->ioc.run(); });
+  impl_->ioc.run();
+  for (auto& t : threads) t.join();
+}
+
+void Server::BeginShutdown() {
+  asio::post(impl_->ioc, [self = impl_] {
+    if (self->draining.exchange(true)) return;
+    beast::error_code ec;
+    self->acceptor.close(ec);
+    {
+      std::lock_guard lock(self->sessions_mu);
+      for (Session* s : self->sessions) {
+        // A session already in its destructor has no owner left to lock; it is ending anyway.
+        if (auto sp = s->weak_from_this().lock()) asio::post(sp->executor(), [sp] { sp->OnDrain(); });
+      }
+    }
+    // SSE streams are closed cleanly a little before the deadline; whatever is left then is cut.
+    auto grace = self->options.shutdown_grace;
+    auto sse_cut = grace - std::min<std::chrono::milliseconds>(grace / 10, std::chrono::milliseconds(1000));
+    self->deadline.expires_after(sse_cut);
+    self->deadline.async_wait([self, grace, sse_cut](beast::error_code e) {
+      if (e) return;
+      {
+        std::lock_guard lock(self->sessions_mu);
+        for (Session* s : self->sessions) {
+          if (auto sp = s->weak_from_this().lock()) asio::post(sp->executor(), [sp] { sp->CancelStream(); });
+        }
+      }
+      self->deadline.expires_after(grace - sse_cut);
+      self->deadline.async_wait([self](beast::error_code e2) {
+        if (!e2) self->HardStop();
+      });
+    });
+    self->FinishIfDrained();
+  });
+}
+
+bool Server::draining() const { return impl_->draining.load(); }
+
+std::size_t Server::connections() const { return impl_->connections.load(); }
+
+void Server::OnSignals(std::vector<int> signals, std::function<void(int)> fn) {
+  impl_->signals.emplace(impl_->ioc);
+  for (int s : signals) impl_->signals->add(s);
+  impl_->on_signal = std::move(fn);
+  impl_->ArmSignals();
+}
+
+void Server::Impl::ArmSignals() {
+  signals->async_wait([self = shared_from_this()](beast::error_code ec, int signo) {
+    if (ec) return;
+    self->on_signal(signo);
+    self->ArmSignals();
+  });
+}
+
+}  // namespace studio::http

@@ -1,0 +1,84 @@
+#pragma once
+// The HTTP/1.1 server: Beast over Asio with C++20 coroutines, one strand per connection,
+// N io threads. Handlers marked kBlocking run on the BlockingPool; the io threads only parse,
+// route and write. Limits, timeouts and security headers are enforced here for every route.
+
+#include <atomic>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "http/blocking_pool.hpp"
+#include "http/router.hpp"
+
+namespace studio::http {
+
+struct ServerOptions {
+  std::string host = "127.0.0.1";
+  std::uint16_t port = 8080;  // 0 = any free port (tests)
+  int io_threads = 0;         // 0 = one per core
+  std::size_t max_connections = 10'000;
+  std::size_t header_limit = 16 * 1024;   // request line + headers → 431
+  std::size_t url_limit = 8 * 1024;       // request target → 414
+  std::size_t body_limit = 1024 * 1024;   // default per-route body limit → 413
+  std::chrono::milliseconds idle_timeout{60'000};    // keep-alive wait for the next request
+  std::chrono::milliseconds header_timeout{10'000};  // first byte → end of headers (slowloris)
+  std::chrono::milliseconds body_timeout{30'000};
+  std::chrono::milliseconds write_timeout{30'000};
+  std::chrono::milliseconds sse_heartbeat{15'000};
+  std::size_t sse_max_queued_bytes = 1024 * 1024;
+  std::chrono::milliseconds shutdown_grace{30'000};
+  std::vector<std::string> cors_origins;  // exact origins, or "*" for any
+  int hsts_max_age = 0;                   // seconds; 0 = no Strict-Transport-Security header
+};
+
+/// One finished request, for the access log and metrics.
+struct AccessRecord {
+  std::string method;
+  std::string route;  // the route template, or "unmatched"
+  std::string path;
+  int status = 0;
+  std::chrono::nanoseconds duration{};
+  std::size_t bytes_in = 0;
+  std::size_t bytes_out = 0;
+  std::string request_id;
+  std::string remote_addr;
+  std::string error;  // internal detail of a 5xx; logged, never sent
+};
+
+struct ServerHooks {
+  std::function<void(const AccessRecord&)> on_complete;
+  std::function<void(std::string_view what)> on_internal_error;  // unexpected failures outside a request
+};
+
+class Server {
+ public:
+  Server(ServerOptions options, const Router& router, BlockingPool& pool, ServerHooks hooks = {});
+  ~Server();
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+
+  /// Binds and listens; throws std::system_error with a clear message when the address is taken.
+  void Listen();
+  std::uint16_t port() const;
+  /// Runs the io threads until shutdown completes (or the grace deadline passes). Blocks.
+  void Run();
+  /// Thread-safe. Stops accepting, closes idle connections, lets in-flight requests finish, sends
+  /// open SSE streams a retry hint and closes them by the deadline. Run() then returns.
+  void BeginShutdown();
+  bool draining() const;
+  std::size_t connections() const;
+  /// Registers a callback invoked on an io thread for SIGTERM/SIGINT (the server owns the io_context).
+  void OnSignals(std::vector<int> signals, std::function<void(int)> fn);
+
+  struct Impl;
+
+ private:
+  std::shared_ptr<Impl> impl_;
+};
+
+}  // namespace studio::http

@@ -1,0 +1,414 @@
+#include "http/server.hpp"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <condition_variable>
+#include <mutex>
+#include <stdexcept>
+#include <thread>
+
+#include "core/error.hpp"
+#include "http/sse.hpp"
+#include "http/test_client.hpp"
+
+namespace studio::http {
+namespace {
+
+using namespace std::chrono_literals;
+using testing::Fetch;
+using testing::TestConnection;
+
+// A real server on a free loopback port with routes that exercise each part of the core.
+class ServerTest : public ::testing::Test {
+ protected:
+  void Start(ServerOptions options = {}, std::size_t pool_threads = 2, std::size_t pool_queue = 8) {
+    router_.Add("GET", "/ping", [](Request&) { return Response::MakeJson(200, {{"ok", true}}); },
+                {.execution = Execution::kInline});
+    router_.Add("GET", "/items/{id}", [](Request& r) { return Response::MakeJson(200, {{"id", r.Param("id")}}); });
+    router_.Add("DELETE", "/items/{id}", [](Request&) { return Response::NoContent(); });
+    router_.Add("POST", "/echo", [](Request& r) { return Response::MakeJson(200, r.JsonBody()); },
+                {.body_limit = 1024});
+    router_.Add("POST", "/raw", [](Request& r) { return Response::Text(200, "text/plain", r.body); },
+                {.body_limit = 64, .json_body = false});
+    router_.Add("GET", "/slow", [this](Request& r) {
+      auto ms = std::stoi(std::string(r.Query("ms").value_or("200")));
+      slow_started_++;
+      std::this_thread::sleep_for(std::chrono::milliseconds(ms));
+      return Response::MakeJson(200, {{"slept", ms}});
+    });
+    router_.Add("GET", "/boom", [](Request&) -> Response { throw std::runtime_error("secret internals at 0xdeadbeef"); });
+    router_.Add("GET", "/conflict", [](Request&) -> Response { throw Conflict("Slug taken.", "SLUG_TAKEN"); });
+    router_.AddSse("GET", "/events", [this](Request& r, SseStream& s) {
+      int n = std::stoi(std::string(r.Query("n").value_or("3")));
+      for (int i = 0; i < n && !s.Cancelled(); ++i) {
+        s.Send("tick", "line one\nline " + std::to_string(i), std::to_string(i));
+        s.WaitFor(std::chrono::milliseconds(std::stoi(std::string(r.Query("gap").value_or("10")))));
+      }
+      if (s.Cancelled()) sse_cancelled_ = true;
+      sse_done_ = true;
+    });
+    options.port = 0;
+    options.io_threads = 2;
+    if (options.header_timeout == ServerOptions{}.header_timeout) options.header_timeout = 500ms;
+    pool_ = std::make_unique<BlockingPool>(pool_threads, pool_queue);
+    ServerHooks hooks;
+    hooks.on_complete = [this](const AccessRecord& rec) {
+      std::lock_guard lock(mu_);
+      records_.push_back(rec);
+    };
+    server_ = std::make_unique<Server>(options, router_, *pool_, hooks);
+    server_->Listen();
+    port_ = server_->port();
+    thread_ = std::thread([this] { server_->Run(); });
+  }
+
+  void TearDown() override {
+    if (server_) {
+      server_->BeginShutdown();
+      thread_.join();
+      pool_->Stop();
+    }
+  }
+
+  std::vector<AccessRecord> Records() {
+    std::lock_guard lock(mu_);
+    return records_;
+  }
+
+  Router router_;
+  std::unique_ptr<BlockingPool> pool_;
+  std::unique_ptr<Server> server_;
+  std::thread thread_;
+  std::uint16_t port_ = 0;
+  std::mutex mu_;
+  std::vector<AccessRecord> records_;
+  std::atomic<int> slow_started_{0};
+  std::atomic<bool> sse_cancelled_{false};
+  std::atomic<bool> sse_done_{false};
+};
+
+Json ParseBody(const testing::ClientResponse& r) { return Json::parse(r.body); }
+
+TEST_F(ServerTest, RoutesWithPathParametersAndKeepAlive) {
+  Start();
+  TestConnection c(port_);
+  auto a = c.Request("GET", "/items/abc%20def");
+  EXPECT_EQ(a.status, 200);
+  EXPECT_EQ(ParseBody(a)["id"], "abc def");
+  auto b = c.Request("GET", "/ping");  // same connection
+  EXPECT_EQ(b.status, 200);
+  EXPECT_FALSE(b.closed);
+}
+
+TEST_F(ServerTest, UnknownPathIsProblem404WithRequestId) {
+  Start();
+  auto r = Fetch(port_, "GET", "/nope");
+  EXPECT_EQ(r.status, 404);
+  EXPECT_EQ(r.Header("Content-Type").value_or(""), "application/problem+json");
+  auto j = ParseBody(r);
+  EXPECT_EQ(j["status"], 404);
+  EXPECT_EQ(j["code"], "NOT_FOUND");
+  EXPECT_EQ(j["title"], "Not Found");
+  EXPECT_TRUE(j["type"].is_string());
+  EXPECT_TRUE(j["detail"].is_string());
+  ASSERT_TRUE(r.Header("X-Request-Id"));
+  EXPECT_EQ(j["requestId"], std::string(*r.Header("X-Request-Id")));
+}
+
+TEST_F(ServerTest, WrongMethodIs405WithAllow) {
+  Start();
+  auto r = Fetch(port_, "POST", "/items/1", "{}");
+  EXPECT_EQ(r.status, 405);
+  EXPECT_EQ(r.Header("Allow").value_or(""), "DELETE, GET, HEAD");
+  EXPECT_EQ(ParseBody(r)["code"], "METHOD_NOT_ALLOWED");
+}
+
+TEST_F(ServerTest, SaneRequestIdIsEchoedAndHostileOneReplaced) {
+  Start();
+  auto a = Fetch(port_, "GET", "/ping", {}, {{"X-Request-Id", "client-abc.123"}});
+  EXPECT_EQ(a.Header("X-Request-Id").value_or(""), "client-abc.123");
+  auto b = Fetch(port_, "GET", "/ping", {}, {{"X-Request-Id", "bad id with spaces"}});
+  std::string id(b.Header("X-Request-Id").value_or(""));
+  EXPECT_EQ(id.rfind("req_", 0), 0u) << id;
+}
+
+TEST_F(ServerTest, SecurityHeadersOnEveryResponseAndNoServerBanner) {
+  Start();
+  for (auto target : {"/ping", "/nope", "/boom"}) {
+    auto r = Fetch(port_, "GET", target);
+    EXPECT_EQ(r.Header("X-Content-Type-Options").value_or(""), "nosniff") << target;
+    EXPECT_EQ(r.Header("X-Frame-Options").value_or(""), "DENY") << target;
+    EXPECT_EQ(r.Header("Referrer-Policy").value_or(""), "no-referrer") << target;
+    EXPECT_NE(r.Header("Content-Security-Policy").value_or("").find("frame-ancestors 'none'"), std::string::npos);
+    EXPECT_FALSE(r.Header("Server")) << target;
+    EXPECT_FALSE(r.Header("Strict-Transport-Security")) << "HSTS is off unless configured";
+  }
+}
+
+TEST_F(ServerTest, HstsWhenConfigured) {
+  ServerOptions o;
+  o.hsts_max_age = 31536000;
+  Start(o);
+  auto r = Fetch(port_, "GET", "/ping");
+  EXPECT_EQ(r.Header("Strict-Transport-Security").value_or(""), "max-age=31536000; includeSubDomains");
+}
+
+TEST_F(ServerTest, BodyOverRouteLimitIs413) {
+  Start();
+  auto r = Fetch(port_, "POST", "/echo", std::string(2000, ' '));
+  EXPECT_EQ(r.status, 413);
+  EXPECT_EQ(ParseBody(r)["code"], "PAYLOAD_TOO_LARGE");
+}
+
+TEST_F(ServerTest, ChunkedBodyOverLimitIs413) {
+  Start();
+  TestConnection c(port_);
+  std::string chunk(40, 'x');
+  std::string raw = "POST /raw HTTP/1.1\r\nHost: x\r\nContent-Type: text/plain\r\nTransfer-Encoding: chunked\r\n\r\n";
+  for (int i = 0; i < 3; ++i) raw += "28\r\n" + chunk + "\r\n";
+  raw += "0\r\n\r\n";
+  c.SendRaw(raw);
+  auto r = c.ReadResponse();
+  EXPECT_EQ(r.status, 413);
+}
+
+TEST_F(ServerTest, ChunkedBodyUnderLimitIsAccepted) {
+  Start();
+  TestConnection c(port_);
+  c.SendRaw("POST /raw HTTP/1.1\r\nHost: x\r\nContent-Type: text/plain\r\nTransfer-Encoding: chunked\r\n\r\n"
+            "5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n");
+  auto r = c.ReadResponse();
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.body, "hello world");
+}
+
+TEST_F(ServerTest, LongUrlIs414) {
+  Start();
+  auto r = Fetch(port_, "GET", "/items/" + std::string(9000, 'a'));
+  EXPECT_EQ(r.status, 414);
+  auto huge = Fetch(port_, "GET", "/items/" + std::string(20000, 'a'));  // past the header limit too
+  EXPECT_EQ(huge.status, 414);
+}
+
+TEST_F(ServerTest, HugeHeadersAre431) {
+  Start();
+  auto r = Fetch(port_, "GET", "/ping", {}, {{"X-Big", std::string(20000, 'b')}});
+  EXPECT_EQ(r.status, 431);
+  EXPECT_EQ(ParseBody(r)["code"], "HEADERS_TOO_LARGE");
+}
+
+TEST_F(ServerTest, WrongContentTypeIs415) {
+  Start();
+  auto r = Fetch(port_, "POST", "/echo", "a=1", {{"Content-Type", "application/x-www-form-urlencoded"}});
+  EXPECT_EQ(r.status, 415);
+  auto ok = Fetch(port_, "POST", "/echo", "{\"a\":1}", {{"Content-Type", "application/json; charset=utf-8"}});
+  EXPECT_EQ(ok.status, 200);
+}
+
+TEST_F(ServerTest, MalformedJsonIs400NamingTheProblem) {
+  Start();
+  auto r = Fetch(port_, "POST", "/echo", "{\"a\": tru}");
+  EXPECT_EQ(r.status, 400);
+  auto j = ParseBody(r);
+  EXPECT_EQ(j["code"], "INVALID_JSON") << r.body;
+  EXPECT_NE(j["detail"].get<std::string>().find("byte"), std::string::npos);
+  EXPECT_EQ(j["errors"][0]["field"], "body");
+}
+
+TEST_F(ServerTest, HundredThousandDeepBodyRejectedFast) {
+  router_.Add("POST", "/big-echo", [](Request& r) { return Response::MakeJson(200, r.JsonBody()); },
+              {.body_limit = 1 << 20});
+  Start();
+  auto start = std::chrono::steady_clock::now();
+  auto r = Fetch(port_, "POST", "/big-echo", std::string(100000, '['));
+  auto took = std::chrono::steady_clock::now() - start;
+  EXPECT_EQ(r.status, 400);
+  EXPECT_EQ(ParseBody(r)["code"], "JSON_TOO_DEEP");
+  RecordProperty("deep_reject_ms", static_cast<int>(std::chrono::duration_cast<std::chrono::milliseconds>(took).count()));
+  EXPECT_EQ(Fetch(port_, "GET", "/ping").status, 200);  // process unharmed
+}
+
+TEST_F(ServerTest, UnexpectedExceptionIs500WithoutInternals) {
+  Start();
+  auto r = Fetch(port_, "GET", "/boom");
+  EXPECT_EQ(r.status, 500);
+  EXPECT_EQ(r.body.find("secret"), std::string::npos);
+  EXPECT_EQ(r.body.find("deadbeef"), std::string::npos);
+  auto j = ParseBody(r);
+  EXPECT_EQ(j["code"], "INTERNAL");
+  EXPECT_EQ(j["requestId"], std::string(*r.Header("X-Request-Id")));
+  // The internal detail reaches the server-side log record only.
+  bool logged = false;
+  for (const auto& rec : Records()) logged |= rec.status == 500 && rec.error.find("secret internals") != std::string::npos;
+  EXPECT_TRUE(logged);
+}
+
+TEST_F(ServerTest, TypedErrorKeepsStatusAndCode) {
+  Start();
+  auto r = Fetch(port_, "GET", "/conflict");
+  EXPECT_EQ(r.status, 409);
+  EXPECT_EQ(ParseBody(r)["code"], "SLUG_TAKEN");
+}
+
+TEST_F(ServerTest, HeadReturnsHeadersWithoutBody) {
+  Start();
+  TestConnection c(port_);
+  c.SendRaw("HEAD /ping HTTP/1.1\r\nHost: x\r\n\r\n");
+  bool closed = false;
+  auto raw = c.ReadUntilClose(300ms, closed);
+  EXPECT_NE(raw.find("HTTP/1.1 200"), std::string::npos);
+  EXPECT_NE(raw.find("Content-Length: 11"), std::string::npos) << raw;
+  EXPECT_EQ(raw.find("{\"ok\""), std::string::npos);
+}
+
+TEST_F(ServerTest, AccessRecordsCarryRouteTemplateNotRawPath) {
+  Start();
+  Fetch(port_, "GET", "/items/secret-id-123");
+  auto recs = Records();
+  ASSERT_FALSE(recs.empty());
+  EXPECT_EQ(recs.back().route, "/items/{id}");
+  EXPECT_EQ(recs.back().status, 200);
+  EXPECT_GT(recs.back().bytes_out, 0u);
+}
+
+TEST_F(ServerTest, CorsAllowListAndPreflight) {
+  ServerOptions o;
+  o.cors_origins = {"https://app.example.com"};
+  Start(o);
+  auto ok = Fetch(port_, "GET", "/ping", {}, {{"Origin", "https://app.example.com"}});
+  EXPECT_EQ(ok.Header("Access-Control-Allow-Origin").value_or(""), "https://app.example.com");
+  auto denied = Fetch(port_, "GET", "/ping", {}, {{"Origin", "https://evil.example.com"}});
+  EXPECT_FALSE(denied.Header("Access-Control-Allow-Origin"));
+  auto pre = Fetch(port_, "OPTIONS", "/items/1", {},
+                   {{"Origin", "https://app.example.com"}, {"Access-Control-Request-Method", "DELETE"}});
+  EXPECT_EQ(pre.status, 204);
+  EXPECT_NE(pre.Header("Access-Control-Allow-Methods").value_or("").find("DELETE"), std::string::npos);
+  EXPECT_EQ(pre.Header("Access-Control-Allow-Origin").value_or(""), "https://app.example.com");
+}
+
+TEST_F(ServerTest, SlowlorisConnectionIsClosed) {
+  Start();  // header_timeout = 500 ms
+  TestConnection c(port_);
+  c.SendRaw("GET /ping HTTP/1.1\r\nHost: x\r\n");  // never finishes the header
+  auto start = std::chrono::steady_clock::now();
+  bool closed = false;
+  std::string got;
+  for (int i = 0; i < 10 && !closed; ++i) {
+    try {
+      c.SendRaw("X-Drip: 1\r\n");  // keeps dripping bytes, which must not extend the deadline
+    } catch (const std::exception&) {
+      closed = true;  // the server already hung up (EPIPE / reset)
+      break;
+    }
+    got += c.ReadUntilClose(200ms, closed);
+  }
+  EXPECT_TRUE(closed) << "server kept a slowloris connection open";
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 3s);
+  EXPECT_EQ(got.find("200 OK"), std::string::npos);
+}
+
+TEST_F(ServerTest, FullBlockingPoolAnswers503WithRetryAfter) {
+  Start({}, /*pool_threads=*/1, /*pool_queue=*/0);
+  std::thread busy([this] { Fetch(port_, "GET", "/slow?ms=800"); });
+  while (slow_started_ == 0) std::this_thread::sleep_for(5ms);
+  auto r = Fetch(port_, "GET", "/items/1");
+  EXPECT_EQ(r.status, 503);
+  EXPECT_EQ(r.Header("Retry-After").value_or(""), "1");
+  EXPECT_EQ(ParseBody(r)["code"], "SERVER_BUSY");
+  EXPECT_EQ(Fetch(port_, "GET", "/ping").status, 200);  // inline routes still answer
+  busy.join();
+}
+
+TEST_F(ServerTest, ConnectionCapRefusesExtraConnections) {
+  ServerOptions o;
+  o.max_connections = 2;
+  Start(o);
+  TestConnection a(port_), b(port_);
+  EXPECT_EQ(a.Request("GET", "/ping").status, 200);
+  EXPECT_EQ(b.Request("GET", "/ping").status, 200);
+  TestConnection c(port_);
+  auto r = c.ReadResponse();
+  EXPECT_EQ(r.status, 503);
+  a.Close();
+  std::this_thread::sleep_for(100ms);
+  EXPECT_EQ(Fetch(port_, "GET", "/ping").status, 200);
+}
+
+TEST_F(ServerTest, SseStreamsEventsInOrder) {
+  Start();
+  TestConnection c(port_);
+  c.SendRaw("GET /events?n=3 HTTP/1.1\r\nHost: x\r\nAccept: text/event-stream\r\n\r\n");
+  bool closed = false;
+  auto raw = c.ReadUntilClose(3s, closed);
+  EXPECT_TRUE(closed);
+  EXPECT_NE(raw.find("Content-Type: text/event-stream"), std::string::npos);
+  EXPECT_NE(raw.find("Transfer-Encoding: chunked"), std::string::npos);
+  auto p0 = raw.find("id: 0\nevent: tick\ndata: line one\ndata: line 0\n\n");
+  auto p2 = raw.find("id: 2\nevent: tick\ndata: line one\ndata: line 2\n\n");
+  ASSERT_NE(p0, std::string::npos) << raw;
+  ASSERT_NE(p2, std::string::npos) << raw;
+  EXPECT_LT(p0, p2);
+  EXPECT_NE(raw.find("\r\n0\r\n\r\n"), std::string::npos) << "stream must end with the last chunk";
+}
+
+TEST_F(ServerTest, SseHeartbeatsWhileQuiet) {
+  ServerOptions o;
+  o.sse_heartbeat = 50ms;
+  Start(o);
+  TestConnection c(port_);
+  c.SendRaw("GET /events?n=2&gap=400 HTTP/1.1\r\nHost: x\r\n\r\n");
+  auto raw = c.ReadUntil("id: 1", 3s);
+  EXPECT_NE(raw.find(": heartbeat"), std::string::npos) << raw;
+}
+
+TEST_F(ServerTest, SseClientDisconnectCancelsHandler) {
+  Start();
+  {
+    TestConnection c(port_);
+    c.SendRaw("GET /events?n=100000&gap=20 HTTP/1.1\r\nHost: x\r\n\r\n");
+    c.ReadUntil("id: 1", 3s);
+  }  // client goes away
+  for (int i = 0; i < 200 && !sse_done_; ++i) std::this_thread::sleep_for(10ms);
+  EXPECT_TRUE(sse_done_);
+  EXPECT_TRUE(sse_cancelled_);
+}
+
+TEST_F(ServerTest, ShutdownLetsInFlightRequestsFinish) {
+  Start();
+  testing::ClientResponse slow;
+  std::thread t([&] { slow = Fetch(port_, "GET", "/slow?ms=600"); });
+  while (slow_started_ == 0) std::this_thread::sleep_for(5ms);
+  TestConnection idle(port_);  // an idle keep-alive connection must not hold shutdown up
+  server_->BeginShutdown();
+  t.join();
+  EXPECT_EQ(slow.status, 200);
+  EXPECT_TRUE(slow.closed) << "responses during drain close the connection";
+  thread_.join();
+  pool_->Stop();
+  server_.reset();
+  EXPECT_THROW(Fetch(port_, "GET", "/ping"), std::exception);  // no longer accepting
+}
+
+TEST_F(ServerTest, ShutdownSendsRetryHintAndClosesStreamsByDeadline) {
+  ServerOptions o;
+  o.shutdown_grace = 1500ms;
+  Start(o);
+  TestConnection c(port_);
+  c.SendRaw("GET /events?n=100000&gap=50 HTTP/1.1\r\nHost: x\r\n\r\n");
+  c.ReadUntil("id: 0", 3s);
+  auto start = std::chrono::steady_clock::now();
+  server_->BeginShutdown();
+  bool closed = false;
+  auto raw = c.ReadUntilClose(5s, closed);
+  EXPECT_TRUE(closed);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 2500ms);
+  EXPECT_NE(raw.find("retry: 2000"), std::string::npos) << raw;
+  EXPECT_NE(raw.find("\r\n0\r\n\r\n"), std::string::npos) << "closed cleanly with the last chunk";
+  thread_.join();
+  pool_->Stop();
+  server_.reset();
+}
+
+}  // namespace
+}  // namespace studio::http

@@ -78,6 +78,9 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
     sessions.insert(s);
   }
   void SessionEnded(Session* s);
+  /// Owning references to every live session, taken under the lock but released outside it: the
+  /// last reference may run ~Session, which takes the lock again.
+  std::vector<std::shared_ptr<Session>> LiveSessions();
   void FinishIfDrained();
   void HardStop();
   void ReportError(std::string_view what) {
@@ -155,6 +158,17 @@ void Server::Impl::SessionEnded(Session* s) {
   }
   connections.fetch_sub(1);
   if (draining) asio::post(ioc, [self = shared_from_this()] { self->FinishIfDrained(); });
+}
+
+std::vector<std::shared_ptr<Session>> Server::Impl::LiveSessions() {
+  std::vector<std::shared_ptr<Session>> out;
+  std::lock_guard lock(sessions_mu);
+  out.reserve(sessions.size());
+  for (Session* s : sessions) {
+    // A session already in its destructor has no owner left to lock; it is ending anyway.
+    if (auto sp = s->weak_from_this().lock()) out.push_back(std::move(sp));
+  }
+  return out;
 }
 
 void Server::Impl::FinishIfDrained() {
@@ -647,25 +661,14 @@ void Server::BeginShutdown() {
     if (self->draining.exchange(true)) return;
     beast::error_code ec;
     self->acceptor.close(ec);
-    {
-      std::lock_guard lock(self->sessions_mu);
-      for (Session* s : self->sessions) {
-        // A session already in its destructor has no owner left to lock; it is ending anyway.
-        if (auto sp = s->weak_from_this().lock()) asio::post(sp->executor(), [sp] { sp->OnDrain(); });
-      }
-    }
+    for (auto& sp : self->LiveSessions()) asio::post(sp->executor(), [sp] { sp->OnDrain(); });
     // SSE streams are closed cleanly a little before the deadline; whatever is left then is cut.
     auto grace = self->options.shutdown_grace;
     auto sse_cut = grace - std::min<std::chrono::milliseconds>(grace / 10, std::chrono::milliseconds(1000));
     self->deadline.expires_after(sse_cut);
     self->deadline.async_wait([self, grace, sse_cut](beast::error_code e) {
       if (e) return;
-      {
-        std::lock_guard lock(self->sessions_mu);
-        for (Session* s : self->sessions) {
-          if (auto sp = s->weak_from_this().lock()) asio::post(sp->executor(), [sp] { sp->CancelStream(); });
-        }
-      }
+      for (auto& sp : self->LiveSessions()) asio::post(sp->executor(), [sp] { sp->CancelStream(); });
       self->deadline.expires_after(grace - sse_cut);
       self->deadline.async_wait([self](beast::error_code e2) {
         if (!e2) self->HardStop();

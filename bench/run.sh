@@ -1,0 +1,105 @@
+#!/usr/bin/env bash
+# `make bench`: load runs with wrk against studio and against nginx serving the same small JSON
+# body on GET /status/live, then the micro-benchmarks. The server under test is pinned to core 0
+# and wrk to core 1 (taskset), so both servers get exactly one core.
+#   bench/run.sh BUILD_DIR        (a Release build; DURATION=10 CONNECTIONS=32 to change the load)
+set -euo pipefail
+build_dir=${1:?usage: bench/run.sh BUILD_DIR}
+cd "$(dirname "$0")/.."
+studio="$build_dir/src/app/studio"
+duration=${DURATION:-10}
+connections=${CONNECTIONS:-32}
+server_cpu=${SERVER_CPU:-0}
+client_cpu=${CLIENT_CPU:-1}
+work=$(mktemp -d)
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  rm -rf "$work"
+}
+trap cleanup EXIT INT TERM
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+wait_http() {
+  for _ in $(seq 1 200); do curl -fsS "$1" >/dev/null 2>&1 && return 0; sleep 0.05; done
+  echo "bench: $1 did not come up" >&2; return 1
+}
+rss_mb() { awk '/^VmRSS/ {printf "%.1f", $2/1024}' "/proc/$1/status"; }
+
+# wrk prints "Requests/sec: N" and, with --latency, a "99%" line; keep both.
+load() {
+  local url=$1 label=$2
+  taskset -c "$client_cpu" wrk -t1 -c"$connections" -d"${duration}s" --latency "$url" >"$work/$label.wrk"
+  local rps p99
+  rps=$(awk '/^Requests\/sec/ {print $2}' "$work/$label.wrk")
+  p99=$(awk '$1 == "99%" {print $2}' "$work/$label.wrk")
+  printf '%-28s %12s req/s   p99 %8s\n' "$label" "$rps" "$p99"
+  echo "$rps" >"$work/$label.rps"
+}
+
+start_studio() {
+  local port=$1 access_log=$2
+  mkdir -p "$work/data-$port"
+  STUDIO_LISTEN=127.0.0.1:$port STUDIO_DATA_DIR="$work/data-$port" STUDIO_IO_THREADS=1 \
+    STUDIO_ACCESS_LOG=$access_log taskset -c "$server_cpu" "$studio" serve >"$work/studio-$port.log" 2>&1 &
+  studio_pid=$!
+  pids+=("$studio_pid")
+}
+
+echo "== load: GET /status/live, wrk -t1 -c$connections -d${duration}s, server on cpu $server_cpu, wrk on cpu $client_cpu"
+
+# nginx, one worker, returning the same body studio returns.
+nginx_port=$(free_port)
+mkdir -p "$work/nginx"
+cat >"$work/nginx/nginx.conf" <<CONF
+daemon off;
+worker_processes 1;
+pid $work/nginx/nginx.pid;
+error_log $work/nginx/error.log;
+events { worker_connections 1024; }
+http {
+  access_log off;
+  client_body_temp_path $work/nginx/body;
+  proxy_temp_path $work/nginx/proxy;
+  fastcgi_temp_path $work/nginx/fastcgi;
+  uwsgi_temp_path $work/nginx/uwsgi;
+  scgi_temp_path $work/nginx/scgi;
+  server {
+    listen 127.0.0.1:$nginx_port;
+    location = /status/live { default_type application/json; return 200 '{"status":"ok"}'; }
+  }
+}
+CONF
+taskset -c "$server_cpu" nginx -c "$work/nginx/nginx.conf" -e "$work/nginx/error.log" &
+pids+=($!)
+wait_http "http://127.0.0.1:$nginx_port/status/live"
+load "http://127.0.0.1:$nginx_port/status/live" nginx
+
+port=$(free_port)
+start_studio "$port" true; pid=$studio_pid
+wait_http "http://127.0.0.1:$port/status/live"
+sleep 1
+idle_rss=$(rss_mb "$pid")
+load "http://127.0.0.1:$port/status/live" studio-access-log-on
+loaded_rss=$(rss_mb "$pid")
+kill -TERM "$pid"; wait "$pid" 2>/dev/null || true
+
+port=$(free_port)
+start_studio "$port" false; pid=$studio_pid
+wait_http "http://127.0.0.1:$port/status/live"
+load "http://127.0.0.1:$port/status/live" studio-access-log-off
+kill -TERM "$pid"; wait "$pid" 2>/dev/null || true
+
+nginx_rps=$(cat "$work/nginx.rps")
+for label in studio-access-log-on studio-access-log-off; do
+  awk -v s="$(cat "$work/$label.rps")" -v n="$nginx_rps" -v l="$label" \
+    'BEGIN { printf "%-28s %11.1f%% of nginx\n", l, 100 * s / n }'
+done
+echo "studio idle RSS (embedded, after start): ${idle_rss} MB; after the load run: ${loaded_rss} MB"
+
+if [ -x "$build_dir/src/obs/obs_bench" ]; then
+  echo
+  echo "== micro-benchmarks: metrics"
+  "$build_dir/src/obs/obs_bench" --benchmark_min_time=0.2
+fi

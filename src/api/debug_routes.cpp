@@ -1,0 +1,51 @@
+#include "api/debug_routes.hpp"
+
+#include <chrono>
+#include <stdexcept>
+#include <string>
+#include <thread>
+
+#include "core/error.hpp"
+#include "http/sse.hpp"
+
+namespace studio::api {
+namespace {
+
+int QueryInt(const http::Request& req, std::string_view name, int fallback, int max) {
+  auto v = req.Query(name);
+  if (!v) return fallback;
+  try {
+    int n = std::stoi(std::string(*v));
+    if (n < 0 || n > max) throw std::out_of_range("range");
+    return n;
+  } catch (const std::exception&) {
+    throw BadRequest(std::string(name) + " must be an integer from 0 to " + std::to_string(max) + ".",
+                     {{std::string(name), "out of range"}}, "INVALID_QUERY");
+  }
+}
+
+}  // namespace
+
+void AddDebugRoutes(http::Router& router) {
+  router.Add("GET", "/debug/sleep", [](const http::Request& req) {
+    int ms = QueryInt(req, "ms", 100, 60'000);
+    std::this_thread::sleep_for(std::chrono::milliseconds(ms));
+    return http::Response::MakeJson(200, Json{{"sleptMs", ms}});
+  });
+  router.AddSse("GET", "/debug/events", [](const http::Request& req, http::SseStream& stream) {
+    int n = QueryInt(req, "n", 3, 1'000'000);
+    int gap = QueryInt(req, "gap", 0, 60'000);
+    for (int i = 0; i < n; ++i) {
+      if (i > 0 && gap > 0 && !stream.WaitFor(std::chrono::milliseconds(gap))) return;
+      if (!stream.Send("tick", Json{{"i", i}}.dump(), std::to_string(i))) return;
+    }
+  });
+  router.Add("GET", "/debug/fail", [](const http::Request&) -> http::Response {
+    throw std::runtime_error("debug failure with secret internals: /etc/passwd");
+  });
+  router.Add("POST", "/debug/echo", [](const http::Request& req) {
+    return http::Response::MakeJson(200, req.JsonBody());
+  });
+}
+
+}  // namespace studio::api

@@ -1,0 +1,162 @@
+#include <csignal>
+#include <exception>
+#include <filesystem>
+#include <memory>
+#include <thread>
+
+#include "api/access.hpp"
+#include "api/debug_routes.hpp"
+#include "api/system_context.hpp"
+#include "api/v1/system_routes.hpp"
+#include "app/commands.hpp"
+#include "app/version.hpp"
+#include "http/blocking_pool.hpp"
+#include "http/server.hpp"
+#include "obs/log.hpp"
+#include "obs/metrics.hpp"
+#include "obs/process_metrics.hpp"
+#include "store/db.hpp"
+#include "store/migrate.hpp"
+
+namespace studio::app {
+namespace {
+
+int Cores() { return std::max(1, static_cast<int>(std::thread::hardware_concurrency())); }
+
+// Opens the configured database (creating the data dir for SQLite) and brings its schema up
+// to date. Shared by serve and migrate.
+std::unique_ptr<store::Db> OpenAndMigrate(const Config& c, bool report) {
+  std::string url = c.EffectiveDatabaseUrl();
+  if (store::BackendForUrl(url) == store::Backend::kSqlite) std::filesystem::create_directories(c.data_dir);
+  store::DbOptions options;
+  options.url = url;
+  options.pool_size = c.db_pool_size;
+  options.statement_timeout = c.db_statement_timeout;
+  auto db = store::OpenDb(options);
+  auto applied = store::Migrate(*db);
+  for (const auto& m : applied) {
+    if (report) obs::LogInfo("migration applied", {{"version", m.version}, {"name", m.name}});
+  }
+  return db;
+}
+
+void RegisterServerMetrics(obs::Registry& registry, http::BlockingPool& pool, api::SystemContext& ctx) {
+  registry.AddCollector([&pool, &ctx](obs::MetricWriter& w) {
+    w.WriteGauge("http_connections_open", "Open client connections.",
+                 static_cast<double>(ctx.open_connections ? ctx.open_connections() : 0));
+    w.WriteGauge("blocking_pool_threads", "Threads of the blocking pool.", static_cast<double>(pool.threads()));
+    w.WriteGauge("blocking_pool_busy", "Blocking-pool threads running a task.", static_cast<double>(pool.busy()));
+    w.WriteGauge("blocking_pool_queued", "Tasks waiting for a blocking-pool thread.",
+                 static_cast<double>(pool.queued()));
+    w.WriteCounter("blocking_pool_rejected_total", "Tasks refused because the pool queue was full (503).",
+                   static_cast<double>(pool.rejected_total()));
+  });
+}
+
+}  // namespace
+
+int RunMigrate(const Config& c) {
+  try {
+    auto db = OpenAndMigrate(c, true);
+    obs::LogInfo("schema up to date", {{"version", store::SchemaVersion(*db)},
+                                       {"database", store::RedactUrl(c.EffectiveDatabaseUrl())}});
+    db->Close();
+    return 0;
+  } catch (const std::exception& e) {
+    obs::LogError("migration failed", {{"error", e.what()}});
+    return 1;
+  }
+}
+
+int RunServe(const Config& c) {
+  std::signal(SIGPIPE, SIG_IGN);  // a vanished client must never kill the process
+  api::SystemContext ctx;
+  ctx.version = std::string(Version());
+  ctx.commit = std::string(Commit());
+  ctx.operator_key = c.operator_key;
+
+  std::unique_ptr<store::Db> db;
+  try {
+    db = OpenAndMigrate(c, true);
+  } catch (const std::exception& e) {
+    obs::LogError("cannot open the database", {{"error", e.what()},
+                                               {"database", store::RedactUrl(c.EffectiveDatabaseUrl())}});
+    return 1;
+  }
+  ctx.db = db.get();
+  ctx.mode = db->backend() == store::Backend::kSqlite ? "embedded" : "scale-out";
+
+  obs::Registry registry;
+  ctx.metrics = &registry;
+  obs::RegisterProcessMetrics(registry);
+  api::RegisterDbMetrics(registry, *db);
+  api::HttpMetrics http_metrics(registry);
+
+  int blocking = c.blocking_threads > 0 ? c.blocking_threads : std::max(4, 2 * Cores());
+  http::BlockingPool pool(static_cast<std::size_t>(blocking), c.blocking_queue);
+  ctx.pool = &pool;
+  RegisterServerMetrics(registry, pool, ctx);
+
+  http::Router router;
+  api::v1::AddSystemRoutes(router, ctx);
+  if (c.test_routes) {
+    api::AddDebugRoutes(router);
+    obs::LogWarn("test routes enabled: /debug/* is reachable");
+  }
+
+  http::ServerOptions so;
+  so.host = c.listen_host;
+  so.port = c.listen_port;
+  so.io_threads = c.io_threads;
+  so.max_connections = c.max_connections;
+  so.body_limit = c.max_body_bytes;
+  so.idle_timeout = c.idle_timeout;
+  so.header_timeout = c.header_timeout;
+  so.shutdown_grace = c.shutdown_grace;
+  so.cors_origins = c.cors_origins;
+  so.hsts_max_age = c.hsts_max_age;
+
+  http::ServerHooks hooks;
+  bool access_log = c.access_log;
+  hooks.on_complete = [&http_metrics, access_log](const http::AccessRecord& r) {
+    http_metrics.Observe(r);
+    if (access_log) api::LogAccess(r);
+  };
+  hooks.on_internal_error = [](std::string_view what) {
+    obs::LogError("internal error", {{"error", std::string(what)}});
+  };
+
+  http::Server server(so, router, pool, hooks);
+  try {
+    server.Listen();
+  } catch (const std::exception& e) {
+    obs::LogError("cannot listen", {{"error", e.what()}, {"listen", c.listen_host + ":" + std::to_string(c.listen_port)}});
+    pool.Stop();
+    db->Close();
+    return 1;
+  }
+  ctx.open_connections = [&server] { return server.connections(); };
+  server.OnSignals({SIGTERM, SIGINT}, [&ctx, &server](int signal) {
+    if (ctx.lifecycle.exchange(api::Lifecycle::kDraining) == api::Lifecycle::kDraining) return;
+    obs::LogInfo("shutting down", {{"signal", signal == SIGTERM ? "SIGTERM" : "SIGINT"}});
+    server.BeginShutdown();
+  });
+
+  ctx.lifecycle = api::Lifecycle::kReady;
+  obs::LogInfo("listening", {{"host", c.listen_host},
+                             {"port", server.port()},
+                             {"mode", ctx.mode},
+                             {"database", store::RedactUrl(c.EffectiveDatabaseUrl())},
+                             {"version", ctx.version},
+                             {"commit", ctx.commit}});
+  server.Run();
+
+  // Run() returns once connections are drained (or the grace deadline passed); finish queued
+  // work, then close the database so every acknowledged write is on disk.
+  pool.Stop();
+  db->Close();
+  obs::LogInfo("stopped", {{"uptimeSeconds", ctx.UptimeSeconds()}});
+  return 0;
+}
+
+}  // namespace studio::app

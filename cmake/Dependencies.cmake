@@ -14,3 +14,7 @@ find_package(OpenSSL REQUIRED)
 add_library(studio_boost INTERFACE)
 target_link_libraries(studio_boost INTERFACE Boost::headers Threads::Threads)
 target_compile_definitions(studio_boost INTERFACE BOOST_ASIO_NO_DEPRECATED BOOST_BEAST_USE_STD_STRING_VIEW)
+
+# jemalloc for the studio binary: small-object churn per request made glibc malloc ~15% of CPU
+# under load (see docs/PERFORMANCE.md). Not with sanitizers, which bring their own allocator.
+pkg_check_modules(JEMALLOC REQUIRED IMPORTED_TARGET jemalloc)

@@ -238,7 +238,9 @@ class Connection {
     int count = sqlite3_bind_parameter_count(stmt);
     std::vector<int> slots(static_cast<std::size_t>(count));
     for (int n = 1; n <= count; ++n) {
-      std::string name = "$" + std::to_string(n);
+      // Built with append: `"$" + std::to_string(n)` trips GCC 12's -Wrestrict false positive at -O3.
+      std::string name(1, '$');
+      name.append(std::to_string(n));
       int slot = sqlite3_bind_parameter_index(stmt, name.c_str());
       if (slot == 0)
         fail("placeholders must be $1..$" + std::to_string(count) + " without gaps (" + name + " missing)");

@@ -6,6 +6,8 @@
 #include <cerrno>
 #include <chrono>
 #include <ctime>
+#include <charconv>
+#include <cmath>
 #include <mutex>
 #include <stdexcept>
 #include <string>
@@ -90,6 +92,29 @@ std::string FormatLine(Level level, std::string_view msg, const Json& fields) {
   return line;
 }
 
+// Escapes a trusted string: quotes, backslashes and control characters as JSON requires; bytes
+// outside printable ASCII become U+FFFD (trusted fields are ASCII by contract).
+void AppendTrustedString(std::string& out, std::string_view s) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  out += '"';
+  for (char ch : s) {
+    auto c = static_cast<unsigned char>(ch);
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += ch;
+    } else if (c < 0x20) {
+      out += "\\u00";
+      out += kHex[c >> 4];
+      out += kHex[c & 0xf];
+    } else if (c >= 0x7f) {
+      out += "\\ufffd";
+    } else {
+      out += ch;
+    }
+  }
+  out += '"';
+}
+
 void WriteLine(std::string_view line) {
   std::lock_guard lock(g_mu);
   if (auto& sink = Sink()) {
@@ -142,6 +167,45 @@ void Log(Level level, std::string_view msg, const Json& fields) noexcept {
   try {
     WriteLine(FormatLine(level, msg, fields));
   } catch (...) {
+  }
+}
+
+void LogTrusted(Level level, std::string_view msg, std::initializer_list<TrustedField> fields) noexcept {
+  if (!LogEnabled(level)) return;
+  try {
+    std::string line;
+    line.reserve(256);
+    line += "{\"time\":\"";
+    AppendTime(line, std::chrono::system_clock::now());
+    line += "\",\"level\":\"";
+    line += LevelName(level);
+    line += "\",\"msg\":";
+    AppendTrustedString(line, msg);
+    for (const auto& f : fields) {
+      line += ',';
+      AppendTrustedString(line, f.key);
+      line += ':';
+      if (const auto* s = std::get_if<std::string_view>(&f.value)) {
+        AppendTrustedString(line, *s);
+      } else if (const auto* i = std::get_if<std::int64_t>(&f.value)) {
+        char buf[24];
+        auto [end, ec] = std::to_chars(buf, buf + sizeof buf, *i);
+        line.append(buf, end);
+      } else {
+        double d = std::get<double>(f.value);
+        if (!std::isfinite(d)) {
+          line += "null";
+          continue;
+        }
+        char buf[32];
+        auto [end, ec] = std::to_chars(buf, buf + sizeof buf, d, std::chars_format::fixed, 3);
+        line.append(buf, end);
+      }
+    }
+    line += "}\n";
+    WriteLine(line);
+  } catch (...) {
+    // Out of memory: drop the line, as Log does.
   }
 }
 

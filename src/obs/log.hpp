@@ -4,8 +4,11 @@
 // Each line goes out in a single write(2) under a process-wide lock, so lines from concurrent threads
 // never interleave. Every line is redacted (obs/redact.hpp) before it is written.
 
+#include <cstdint>
 #include <functional>
+#include <initializer_list>
 #include <string_view>
+#include <variant>
 
 #include "core/json.hpp"
 
@@ -34,6 +37,18 @@ void LogDebug(std::string_view msg, const Json& fields = {}) noexcept;
 void LogInfo(std::string_view msg, const Json& fields = {}) noexcept;
 void LogWarn(std::string_view msg, const Json& fields = {}) noexcept;
 void LogError(std::string_view msg, const Json& fields = {}) noexcept;
+
+/// A field for LogTrusted: a number, or a string the caller guarantees holds no secret or personal
+/// data (a route template, a method, an id this process generated or validated).
+struct TrustedField {
+  std::string_view key;
+  std::variant<std::string_view, std::int64_t, double> value;
+};
+
+/// The per-request fast path (the access log): same line shape as Log, but the fields skip
+/// redaction and are written without building a Json document. Strings are still escaped, and
+/// any byte outside printable ASCII becomes U+FFFD, so a line is always one valid JSON object.
+void LogTrusted(Level level, std::string_view msg, std::initializer_list<TrustedField> fields) noexcept;
 
 /// Hands every line (including its trailing '\n') to `sink` instead of writing it to stdout; an empty
 /// function restores stdout. The sink runs under the logging lock: it must not log.

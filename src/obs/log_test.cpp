@@ -326,3 +326,28 @@ TEST(LogStdoutTest, LoggingDoesNotThrowForOddInput) {
 
 }  // namespace
 }  // namespace studio::obs
+
+namespace studio::obs {
+namespace {
+
+TEST(LogTrusted, WritesOneValidJsonLineWithEscapes) {
+  std::vector<std::string> lines;
+  SetSinkForTesting([&lines](std::string_view line) { lines.emplace_back(line); });
+  LogTrusted(Level::kInfo, "request",
+             {{"route", "/a/\"{id}\"\\"}, {"status", std::int64_t{200}}, {"ms", 1.5}, {"odd", "x\n\x01\xff"}});
+  LogTrusted(Level::kDebug, "dropped", {});
+  SetSinkForTesting({});
+  ASSERT_EQ(lines.size(), 1u);
+  ASSERT_EQ(lines[0].back(), '\n');
+  Json j = Json::parse(lines[0]);
+  EXPECT_EQ(j["msg"], "request");
+  EXPECT_EQ(j["level"], "info");
+  EXPECT_EQ(j["route"], "/a/\"{id}\"\\");
+  EXPECT_EQ(j["status"], 200);
+  EXPECT_DOUBLE_EQ(j["ms"].get<double>(), 1.5);
+  EXPECT_EQ(j["odd"], "x\n\x01\xEF\xBF\xBD");
+  EXPECT_TRUE(j.contains("time"));
+}
+
+}  // namespace
+}  // namespace studio::obs

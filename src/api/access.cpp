@@ -60,7 +60,9 @@ void RegisterDbMetrics(obs::Registry& registry, store::Db& db) {
   registry.AddCollector([&db](obs::MetricWriter& w) {
     store::PoolStats s = db.Stats();
     obs::Label backend{"backend", store::BackendName(db.backend())};
-    auto gauge = [&](std::string_view name, std::string_view help, double v) { w.WriteGauge(name, help, v, {backend}); };
+    auto gauge = [&](std::string_view name, std::string_view help, double v) {
+      w.WriteGauge(name, help, v, {backend});
+    };
     auto counter = [&](std::string_view name, std::string_view help, double v) {
       w.WriteCounter(name, help, v, {backend});
     };

@@ -43,9 +43,8 @@ void AddDebugRoutes(http::Router& router) {
   router.Add("GET", "/debug/fail", [](const http::Request&) -> http::Response {
     throw std::runtime_error("debug failure with secret internals: /etc/passwd");
   });
-  router.Add("POST", "/debug/echo", [](const http::Request& req) {
-    return http::Response::MakeJson(200, req.JsonBody());
-  });
+  router.Add("POST", "/debug/echo",
+             [](const http::Request& req) { return http::Response::MakeJson(200, req.JsonBody()); });
 }
 
 }  // namespace studio::api

@@ -54,8 +54,8 @@ bool ParseBool(const std::string& key, const std::string& value) {
   Bad(key, value, "is not a boolean (true/false)");
 }
 
-std::chrono::milliseconds Duration(const std::string& key, const std::string& value,
-                                   std::chrono::milliseconds min, std::chrono::milliseconds max) {
+std::chrono::milliseconds Duration(const std::string& key, const std::string& value, std::chrono::milliseconds min,
+                                   std::chrono::milliseconds max) {
   std::chrono::milliseconds d{};
   try {
     d = ParseDuration(value);
@@ -173,7 +173,8 @@ RawSettings ReadTomlFile(const std::string& path) {
   RawSettings out;
   for (const auto& [k, node] : table) {
     std::string key(k.str());
-    if (!known.count(key)) throw ConfigError("unknown setting '" + key + "' in config file " + path);
+    if (!known.count(key))
+      throw ConfigError(std::string("unknown setting '").append(key).append("' in config file ").append(path));
     // Exact type checks: toml++'s value<T>() converts between some types, which would hide mistakes.
     if (node.is_string()) {
       out[key] = *node.value<std::string>();

@@ -22,7 +22,7 @@ struct Config {
   int blocking_threads = 0;  // 0 = 2 × cores, at least 4
   std::size_t blocking_queue = 1024;
   std::size_t max_connections = 10'000;
-  std::size_t max_body_bytes = 1024 * 1024;
+  std::size_t max_body_bytes = std::size_t{1024} * 1024;
   std::chrono::milliseconds idle_timeout{60'000};
   std::chrono::milliseconds header_timeout{10'000};
   std::chrono::milliseconds shutdown_grace{30'000};

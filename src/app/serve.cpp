@@ -58,8 +58,8 @@ void RegisterServerMetrics(obs::Registry& registry, http::BlockingPool& pool, ap
 int RunMigrate(const Config& c) {
   try {
     auto db = OpenAndMigrate(c, true);
-    obs::LogInfo("schema up to date", {{"version", store::SchemaVersion(*db)},
-                                       {"database", store::RedactUrl(c.EffectiveDatabaseUrl())}});
+    obs::LogInfo("schema up to date",
+                 {{"version", store::SchemaVersion(*db)}, {"database", store::RedactUrl(c.EffectiveDatabaseUrl())}});
     db->Close();
     return 0;
   } catch (const std::exception& e) {
@@ -79,8 +79,8 @@ int RunServe(const Config& c) {
   try {
     db = OpenAndMigrate(c, true);
   } catch (const std::exception& e) {
-    obs::LogError("cannot open the database", {{"error", e.what()},
-                                               {"database", store::RedactUrl(c.EffectiveDatabaseUrl())}});
+    obs::LogError("cannot open the database",
+                  {{"error", e.what()}, {"database", store::RedactUrl(c.EffectiveDatabaseUrl())}});
     return 1;
   }
   ctx.db = db.get();
@@ -130,7 +130,8 @@ int RunServe(const Config& c) {
   try {
     server.Listen();
   } catch (const std::exception& e) {
-    obs::LogError("cannot listen", {{"error", e.what()}, {"listen", c.listen_host + ":" + std::to_string(c.listen_port)}});
+    obs::LogError("cannot listen",
+                  {{"error", e.what()}, {"listen", c.listen_host + ":" + std::to_string(c.listen_port)}});
     pool.Stop();
     db->Close();
     return 1;

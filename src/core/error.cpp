@@ -24,7 +24,8 @@ Unauthorized::Unauthorized(std::string detail, std::string code)
 Forbidden::Forbidden(std::string detail, std::string code)
     : Error(403, std::move(code), "Forbidden", std::move(detail)) {}
 
-NotFound::NotFound(std::string detail, std::string code) : Error(404, std::move(code), "Not Found", std::move(detail)) {}
+NotFound::NotFound(std::string detail, std::string code)
+    : Error(404, std::move(code), "Not Found", std::move(detail)) {}
 
 Conflict::Conflict(std::string detail, std::string code) : Error(409, std::move(code), "Conflict", std::move(detail)) {}
 

@@ -39,9 +39,9 @@ class BlockingPool {
   mutable std::mutex mu_;
   std::condition_variable cv_;
   std::deque<std::function<void()>> queue_;  // guarded by mu_
-  std::size_t busy_ = 0;                      // guarded by mu_
-  std::size_t rejected_ = 0;                  // guarded by mu_
-  bool stopping_ = false;                     // guarded by mu_
+  std::size_t busy_ = 0;                     // guarded by mu_
+  std::size_t rejected_ = 0;                 // guarded by mu_
+  bool stopping_ = false;                    // guarded by mu_
   std::vector<std::thread> threads_;
 };
 

@@ -15,8 +15,8 @@ std::string TypeUri(std::string_view code) {
 
 Response ProblemResponse(const Error& error, std::string_view request_id) {
   Json body = {
-      {"type", TypeUri(error.code())}, {"title", error.title()},         {"status", error.status()},
-      {"detail", error.detail()},      {"code", error.code()},           {"requestId", request_id},
+      {"type", TypeUri(error.code())}, {"title", error.title()}, {"status", error.status()},
+      {"detail", error.detail()},      {"code", error.code()},   {"requestId", request_id},
   };
   if (!error.errors().empty()) {
     Json list = Json::array();
@@ -29,7 +29,7 @@ Response ProblemResponse(const Error& error, std::string_view request_id) {
   return r;
 }
 
-Response ProblemFromException(std::exception_ptr error, std::string_view request_id) {
+Response ProblemFromException(const std::exception_ptr& error, std::string_view request_id) {
   try {
     std::rethrow_exception(error);
   } catch (const Error& e) {

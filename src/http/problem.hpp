@@ -14,6 +14,6 @@ Response ProblemResponse(const Error& error, std::string_view request_id);
 
 /// Maps any exception to a problem. Typed studio::Error keeps its status and message; anything else
 /// becomes a 500 that says only that something failed and which request id to quote.
-Response ProblemFromException(std::exception_ptr error, std::string_view request_id);
+Response ProblemFromException(const std::exception_ptr& error, std::string_view request_id);
 
 }  // namespace studio::http

@@ -20,14 +20,14 @@ std::optional<std::string_view> FindHeader(const Headers& headers, std::string_v
 bool IEquals(std::string_view a, std::string_view b);
 
 struct Request {
-  std::string method;  // "GET", "POST", …
-  std::string target;  // raw request target, e.g. "/api/v1/x?a=1"
-  std::string path;    // percent-decoded path without the query
+  std::string method;                                      // "GET", "POST", …
+  std::string target;                                      // raw request target, e.g. "/api/v1/x?a=1"
+  std::string path;                                        // percent-decoded path without the query
   std::vector<std::pair<std::string, std::string>> query;  // decoded, in order
   Headers headers;
   std::string body;
   std::vector<std::pair<std::string, std::string>> params;  // path parameters from the route template
-  std::string route;                                         // the matched route template
+  std::string route;                                        // the matched route template
   std::string request_id;
   std::string remote_addr;
   std::chrono::steady_clock::time_point received_at;

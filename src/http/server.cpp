@@ -34,7 +34,8 @@ bool IsJsonContentType(std::string_view ct) {
   while (!type.empty() && type.back() == ' ') type.remove_suffix(1);
   if (IEquals(type, "application/json")) return true;
   // application/<anything>+json (e.g. application/merge-patch+json)
-  return type.size() > 17 && IEquals(type.substr(0, 12), "application/") && IEquals(type.substr(type.size() - 5), "+json");
+  return type.size() > 17 && IEquals(type.substr(0, 12), "application/") &&
+         IEquals(type.substr(type.size() - 5), "+json");
 }
 
 /// Runs fn on the blocking pool and resumes the coroutine on its own strand with the result.
@@ -157,7 +158,7 @@ class Session : public std::enable_shared_from_this<Session> {
   beast::tcp_stream stream_;
   beast::flat_buffer buffer_;
   std::string remote_;
-  bool idle_ = true;              // waiting for the first byte of a request
+  bool idle_ = true;               // waiting for the first byte of a request
   std::shared_ptr<SseState> sse_;  // set while streaming events
 };
 
@@ -310,12 +311,14 @@ awaitable<bool> Session::ReadRequest(Prepared& p) {
         url_too_long = head.find('\n') == std::string_view::npos;
       }
       if (url_too_long) {
-        co_await WriteError(req, Error(414, "URI_TOO_LONG", "URI Too Long",
-                                       "The request target is longer than " + std::to_string(opt.url_limit) + " bytes."),
+        co_await WriteError(req,
+                            Error(414, "URI_TOO_LONG", "URI Too Long",
+                                  "The request target is longer than " + std::to_string(opt.url_limit) + " bytes."),
                             false);
       } else {
-        co_await WriteError(req, Error(431, "HEADERS_TOO_LARGE", "Request Header Fields Too Large",
-                                       "The request headers exceed " + std::to_string(opt.header_limit) + " bytes."),
+        co_await WriteError(req,
+                            Error(431, "HEADERS_TOO_LARGE", "Request Header Fields Too Large",
+                                  "The request headers exceed " + std::to_string(opt.header_limit) + " bytes."),
                             false);
       }
     } else if (ec != beast::error::timeout && ec != asio::error::eof && ec != bhttp::error::end_of_stream &&
@@ -336,8 +339,9 @@ awaitable<bool> Session::ReadRequest(Prepared& p) {
   p.keep_alive = parser.keep_alive() && !has_body;  // corrected below once the body is consumed
 
   if (req.target.size() > opt.url_limit) {
-    co_await WriteError(req, Error(414, "URI_TOO_LONG", "URI Too Long",
-                                   "The request target is longer than " + std::to_string(opt.url_limit) + " bytes."),
+    co_await WriteError(req,
+                        Error(414, "URI_TOO_LONG", "URI Too Long",
+                              "The request target is longer than " + std::to_string(opt.url_limit) + " bytes."),
                         false);
     co_return false;
   }
@@ -436,8 +440,8 @@ awaitable<bool> Session::ReadRequest(Prepared& p) {
     if (ec) {
       if (ec != beast::error::timeout && ec != asio::error::eof && ec != bhttp::error::partial_message &&
           ec != asio::error::connection_reset) {
-        co_await WriteError(req, BadRequest("The request body could not be read: " + ec.message() + ".", {}, "BAD_HTTP"),
-                            false);
+        co_await WriteError(
+            req, BadRequest("The request body could not be read: " + ec.message() + ".", {}, "BAD_HTTP"), false);
       }
       co_return false;
     }
@@ -491,7 +495,8 @@ awaitable<void> Session::StreamEvents(Request& req, const Route& route) {
       char scratch[512];
       beast::error_code rec;
       for (;;) {
-        co_await self->stream_.socket().async_read_some(asio::buffer(scratch), asio::redirect_error(use_awaitable, rec));
+        co_await self->stream_.socket().async_read_some(asio::buffer(scratch),
+                                                        asio::redirect_error(use_awaitable, rec));
         if (rec) break;
       }
       st->Cancel();
@@ -519,7 +524,8 @@ awaitable<void> Session::StreamEvents(Request& req, const Route& route) {
         next = std::string(kHeartbeat);
       }
       stream_.expires_after(opt.write_timeout);
-      co_await asio::async_write(stream_, bhttp::make_chunk(asio::buffer(*next)), asio::redirect_error(use_awaitable, ec));
+      co_await asio::async_write(stream_, bhttp::make_chunk(asio::buffer(*next)),
+                                 asio::redirect_error(use_awaitable, ec));
       if (ec) break;
       bytes_out += next->size();
     }
@@ -614,17 +620,18 @@ awaitable<void> Server::Impl::AcceptLoop() {
       continue;
     }
     auto session = std::make_shared<Session>(self, std::move(socket));
-    asio::co_spawn(ex, [session]() -> awaitable<void> { co_await session->Run(); },
-                   [self](std::exception_ptr e) {
-                     if (!e) return;
-                     try {
-                       std::rethrow_exception(e);
-                     } catch (const std::exception& err) {
-                       self->ReportError(std::string("connection failed: ") + err.what());
-                     } catch (...) {
-                       self->ReportError("connection failed: unknown exception");
-                     }
-                   });
+    asio::co_spawn(
+        ex, [session]() -> awaitable<void> { co_await session->Run(); },
+        [self](std::exception_ptr e) {
+          if (!e) return;
+          try {
+            std::rethrow_exception(e);
+          } catch (const std::exception& err) {
+            self->ReportError(std::string("connection failed: ") + err.what());
+          } catch (...) {
+            self->ReportError("connection failed: unknown exception");
+          }
+        });
   }
 }
 

@@ -22,15 +22,15 @@ struct ServerOptions {
   std::uint16_t port = 8080;  // 0 = any free port (tests)
   int io_threads = 0;         // 0 = one per core
   std::size_t max_connections = 10'000;
-  std::size_t header_limit = 16 * 1024;   // request line + headers → 431
-  std::size_t url_limit = 8 * 1024;       // request target → 414
-  std::size_t body_limit = 1024 * 1024;   // default per-route body limit → 413
-  std::chrono::milliseconds idle_timeout{60'000};    // keep-alive wait for the next request
-  std::chrono::milliseconds header_timeout{10'000};  // first byte → end of headers (slowloris)
+  std::size_t header_limit = std::size_t{16} * 1024;  // request line + headers → 431
+  std::size_t url_limit = std::size_t{8} * 1024;      // request target → 414
+  std::size_t body_limit = std::size_t{1024} * 1024;  // default per-route body limit → 413
+  std::chrono::milliseconds idle_timeout{60'000};     // keep-alive wait for the next request
+  std::chrono::milliseconds header_timeout{10'000};   // first byte → end of headers (slowloris)
   std::chrono::milliseconds body_timeout{30'000};
   std::chrono::milliseconds write_timeout{30'000};
   std::chrono::milliseconds sse_heartbeat{15'000};
-  std::size_t sse_max_queued_bytes = 1024 * 1024;
+  std::size_t sse_max_queued_bytes = std::size_t{1024} * 1024;
   std::chrono::milliseconds shutdown_grace{30'000};
   std::vector<std::string> cors_origins;  // exact origins, or "*" for any
   int hsts_max_age = 0;                   // seconds; 0 = no Strict-Transport-Security header

@@ -23,7 +23,10 @@ using testing::TestConnection;
 class ServerTest : public ::testing::Test {
  protected:
   void Start(ServerOptions options = {}, std::size_t pool_threads = 2, std::size_t pool_queue = 8) {
-    router_.Add("GET", "/ping", [](Request&) { return Response::MakeJson(200, {{"ok", true}}); },
+    router_.Add("GET", "/ping",
+                [](Request&) {
+                  return Response::MakeJson(200, {{"ok", true}});
+                },
                 {.execution = Execution::kInline});
     router_.Add("GET", "/items/{id}", [](Request& r) { return Response::MakeJson(200, {{"id", r.Param("id")}}); });
     router_.Add("DELETE", "/items/{id}", [](Request&) { return Response::NoContent(); });
@@ -37,7 +40,8 @@ class ServerTest : public ::testing::Test {
       std::this_thread::sleep_for(std::chrono::milliseconds(ms));
       return Response::MakeJson(200, {{"slept", ms}});
     });
-    router_.Add("GET", "/boom", [](Request&) -> Response { throw std::runtime_error("secret internals at 0xdeadbeef"); });
+    router_.Add("GET", "/boom",
+                [](Request&) -> Response { throw std::runtime_error("secret internals at 0xdeadbeef"); });
     router_.Add("GET", "/conflict", [](Request&) -> Response { throw Conflict("Slug taken.", "SLUG_TAKEN"); });
     router_.AddSse("GET", "/events", [this](Request& r, SseStream& s) {
       int n = std::stoi(std::string(r.Query("n").value_or("3")));
@@ -176,8 +180,9 @@ TEST_F(ServerTest, ChunkedBodyOverLimitIs413) {
 TEST_F(ServerTest, ChunkedBodyUnderLimitIsAccepted) {
   Start();
   TestConnection c(port_);
-  c.SendRaw("POST /raw HTTP/1.1\r\nHost: x\r\nContent-Type: text/plain\r\nTransfer-Encoding: chunked\r\n\r\n"
-            "5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n");
+  c.SendRaw(
+      "POST /raw HTTP/1.1\r\nHost: x\r\nContent-Type: text/plain\r\nTransfer-Encoding: chunked\r\n\r\n"
+      "5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n");
   auto r = c.ReadResponse();
   EXPECT_EQ(r.status, 200);
   EXPECT_EQ(r.body, "hello world");
@@ -225,7 +230,8 @@ TEST_F(ServerTest, HundredThousandDeepBodyRejectedFast) {
   auto took = std::chrono::steady_clock::now() - start;
   EXPECT_EQ(r.status, 400);
   EXPECT_EQ(ParseBody(r)["code"], "JSON_TOO_DEEP");
-  RecordProperty("deep_reject_ms", static_cast<int>(std::chrono::duration_cast<std::chrono::milliseconds>(took).count()));
+  RecordProperty("deep_reject_ms",
+                 static_cast<int>(std::chrono::duration_cast<std::chrono::milliseconds>(took).count()));
   EXPECT_EQ(Fetch(port_, "GET", "/ping").status, 200);  // process unharmed
 }
 
@@ -242,7 +248,8 @@ TEST_F(ServerTest, UnexpectedExceptionIs500WithoutInternals) {
   // The record is written after the response went out, so allow the server a moment.
   bool logged = false;
   for (int i = 0; i < 200 && !logged; ++i) {
-    for (const auto& rec : Records()) logged |= rec.status == 500 && rec.error.find("secret internals") != std::string::npos;
+    for (const auto& rec : Records())
+      logged |= rec.status == 500 && rec.error.find("secret internals") != std::string::npos;
     if (!logged) std::this_thread::sleep_for(5ms);
   }
   EXPECT_TRUE(logged);

@@ -37,7 +37,7 @@ void TestConnection::SendRaw(std::string_view bytes) {
 
 ClientResponse TestConnection::ReadResponse(std::chrono::milliseconds timeout) {
   bhttp::response_parser<bhttp::string_body> parser;
-  parser.body_limit(64 * 1024 * 1024);
+  parser.body_limit(std::uint64_t{64} * 1024 * 1024);
   beast::error_code ec;
   impl_->stream.expires_after(timeout);
   bhttp::async_read(impl_->stream, impl_->buffer, parser, [&ec](beast::error_code e, std::size_t) { ec = e; });
@@ -58,7 +58,7 @@ ClientResponse TestConnection::Request(std::string_view method, std::string_view
   std::string raw = std::string(method) + " " + std::string(target) + " HTTP/1.1\r\nHost: 127.0.0.1\r\n";
   bool has_ct = false;
   for (const auto& [k, v] : headers) {
-    raw += k + ": " + v + "\r\n";
+    raw.append(k).append(": ").append(v).append("\r\n");
     if (IEquals(k, "Content-Type")) has_ct = true;
   }
   if (!body.empty() && !has_ct) raw += "Content-Type: application/json\r\n";

@@ -4,10 +4,10 @@
 
 #include <atomic>
 #include <cerrno>
-#include <chrono>
-#include <ctime>
 #include <charconv>
+#include <chrono>
 #include <cmath>
+#include <ctime>
 #include <mutex>
 #include <stdexcept>
 #include <string>

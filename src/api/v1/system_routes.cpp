@@ -146,8 +146,8 @@ void AddSystemRoutes(http::Router& router, SystemContext& ctx) {
       [&ctx](const Request&) {
         Lifecycle l = ctx.lifecycle.load();
         if (l != Lifecycle::kReady) {
-          throw ServiceUnavailable(l == Lifecycle::kDraining ? "The server is shutting down." : "The server is starting.",
-                                   1, "NOT_READY");
+          throw ServiceUnavailable(
+              l == Lifecycle::kDraining ? "The server is shutting down." : "The server is starting.", 1, "NOT_READY");
         }
         return Response::MakeJson(200, Json{{"status", "ready"}});
       },

@@ -18,3 +18,12 @@ target_compile_definitions(studio_boost INTERFACE BOOST_ASIO_NO_DEPRECATED BOOST
 # jemalloc for the studio binary: small-object churn per request made glibc malloc ~15% of CPU
 # under load (see docs/PERFORMANCE.md). Not with sanitizers, which bring their own allocator.
 pkg_check_modules(JEMALLOC REQUIRED IMPORTED_TARGET jemalloc)
+
+# Credentials: argon2id (libsodium), legacy bcrypt verification (libxcrypt), password strength (zxcvbn).
+pkg_check_modules(SODIUM REQUIRED IMPORTED_TARGET libsodium)
+pkg_check_modules(XCRYPT REQUIRED IMPORTED_TARGET libxcrypt)
+find_library(ZXCVBN_LIBRARY zxcvbn REQUIRED)
+find_path(ZXCVBN_INCLUDE_DIR zxcvbn.h REQUIRED)
+add_library(studio_zxcvbn INTERFACE)
+target_link_libraries(studio_zxcvbn INTERFACE ${ZXCVBN_LIBRARY})
+target_include_directories(studio_zxcvbn SYSTEM INTERFACE ${ZXCVBN_INCLUDE_DIR})

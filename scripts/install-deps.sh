@@ -8,8 +8,8 @@ set -euo pipefail
 
 build_pkgs=(g++ cmake ninja-build ccache make pkg-config git
   libboost-dev nlohmann-json3-dev libcli11-dev libtomlplusplus-dev
-  libsqlite3-dev libpq-dev libssl-dev libjemalloc-dev)
-test_pkgs=(libgtest-dev libgmock-dev postgresql-15 prometheus curl python3 procps)
+  libsqlite3-dev libpq-dev libssl-dev libjemalloc-dev libsodium-dev libzxcvbn-dev libcrypt-dev)
+test_pkgs=(libgtest-dev libgmock-dev postgresql-15 prometheus curl python3 python3-jwt procps)
 bench_pkgs=(libbenchmark-dev wrk nginx-light util-linux)
 lint_pkgs=(clang-format clang-tidy)
 

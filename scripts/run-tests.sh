@@ -7,5 +7,5 @@ build_dir=${1:?usage: run-tests.sh BUILD_DIR}
 cd "$(dirname "$0")/.."
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1:strict_string_checks=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
-export STUDIO_REQUIRE_PROMTOOL=1
+export STUDIO_REQUIRE_PROMTOOL=1 STUDIO_REQUIRE_PYJWT=1
 exec scripts/with-postgres.sh ctest --test-dir "$build_dir" --output-on-failure -j "$(nproc)" --timeout 600

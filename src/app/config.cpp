@@ -8,6 +8,7 @@
 #include <limits>
 #include <set>
 
+#include "ratelimit/limiter.hpp"
 #include "store/db.hpp"
 
 namespace studio::app {
@@ -99,6 +100,12 @@ const std::vector<SettingSpec>& Settings() {
       {"db_statement_timeout", "--db-statement-timeout", "STUDIO_DB_STATEMENT_TIMEOUT",
        "per-statement limit (default 5s)"},
       {"test_routes", "--test-routes", "STUDIO_TEST_ROUTES", "enable /debug/* routes for tests (default false)"},
+      {"jwt_secret", "--jwt-secret", "JWT_SECRET",
+       "access-token signing secret, >= 32 bytes (embedded: generated into DATA_DIR/jwt.secret if unset)"},
+      {"trusted_proxies", "--trusted-proxies", "STUDIO_TRUSTED_PROXIES",
+       "comma-separated proxy IPs/CIDRs whose X-Forwarded-For is trusted"},
+      {"lockout_duration", "--lockout-duration", "STUDIO_LOCKOUT_DURATION",
+       "how long an account stays locked after 5 failed logins (default 15m)"},
   };
   return kSettings;
 }
@@ -280,6 +287,27 @@ Config BuildConfig(const RawSettings& raw) {
       c.db_statement_timeout = Duration(key, value, std::chrono::milliseconds(0), std::chrono::hours(1));
     } else if (key == "test_routes") {
       c.test_routes = ParseBool(key, value);
+    } else if (key == "jwt_secret") {
+      if (!value.empty() && value.size() < 32) {
+        throw ConfigError("invalid setting " + Name(key) + ": must be at least 32 bytes");
+      }
+      c.jwt_secret = value;
+    } else if (key == "trusted_proxies") {
+      c.trusted_proxies.clear();
+      std::string rest = value;
+      while (!rest.empty()) {
+        auto comma = rest.find(',');
+        std::string proxy = Trim(rest.substr(0, comma));
+        rest = comma == std::string::npos ? "" : rest.substr(comma + 1);
+        if (!proxy.empty()) c.trusted_proxies.push_back(proxy);
+      }
+      try {
+        ratelimit::ClientIpResolver check(c.trusted_proxies);
+      } catch (const std::invalid_argument&) {
+        Bad(key, value, "is not a list of IP addresses or CIDR ranges");
+      }
+    } else if (key == "lockout_duration") {
+      c.lockout_duration = Duration(key, value, std::chrono::seconds(1), std::chrono::hours(24 * 7));
     } else {
       throw ConfigError("unknown setting '" + key + "'");
     }

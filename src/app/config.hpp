@@ -34,6 +34,9 @@ struct Config {
   int db_pool_size = 8;
   std::chrono::milliseconds db_statement_timeout{5000};
   bool test_routes = false;
+  std::string jwt_secret;  // secret: never logged; empty → generated in the data dir (embedded only)
+  std::vector<std::string> trusted_proxies;  // IPs/CIDRs whose X-Forwarded-For is believed
+  std::chrono::milliseconds lockout_duration{15 * 60 * 1000};
 
   /// DATABASE_URL with the embedded default filled in.
   std::string EffectiveDatabaseUrl() const;

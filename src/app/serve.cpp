@@ -1,4 +1,9 @@
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <csignal>
+#include <fstream>
 #include <exception>
 #include <filesystem>
 #include <memory>
@@ -7,9 +12,13 @@
 #include "api/access.hpp"
 #include "api/debug_routes.hpp"
 #include "api/system_context.hpp"
+#include "api/v1/auth_routes.hpp"
 #include "api/v1/system_routes.hpp"
 #include "app/commands.hpp"
 #include "app/version.hpp"
+#include "auth/secrets.hpp"
+#include "identity/auth_service.hpp"
+#include "ratelimit/limiter.hpp"
 #include "http/blocking_pool.hpp"
 #include "http/server.hpp"
 #include "obs/log.hpp"
@@ -51,6 +60,30 @@ void RegisterServerMetrics(obs::Registry& registry, http::BlockingPool& pool, ap
     w.WriteCounter("blocking_pool_rejected_total", "Tasks refused because the pool queue was full (503).",
                    static_cast<double>(pool.rejected_total()));
   });
+}
+
+// The access-token secret. Scale-out instances must share one, so it has to be configured; the
+// embedded default generates one on first start and keeps it (0600) in the data dir so tokens
+// survive restarts.
+std::string LoadJwtSecret(const Config& c, bool embedded) {
+  if (!c.jwt_secret.empty()) return c.jwt_secret;
+  if (!embedded) {
+    throw std::runtime_error("JWT_SECRET must be set (>= 32 bytes) when DATABASE_URL points at PostgreSQL");
+  }
+  std::string path = c.data_dir + "/jwt.secret";
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd >= 0) {
+    std::string secret = auth::NewRefreshToken() + auth::NewRefreshToken();  // 512 random bits
+    bool ok = ::write(fd, secret.data(), secret.size()) == static_cast<ssize_t>(secret.size()) && ::fsync(fd) == 0;
+    ::close(fd);
+    if (!ok) throw std::runtime_error("cannot write " + path);
+    obs::LogInfo("generated the access-token secret", {{"path", path}});
+    return secret;
+  }
+  std::ifstream in(path);
+  std::string secret((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (secret.size() < 32) throw std::runtime_error(path + " holds fewer than 32 bytes; delete it to regenerate");
+  return secret;
 }
 
 }  // namespace
@@ -97,8 +130,23 @@ int RunServe(const Config& c) {
   ctx.pool = &pool;
   RegisterServerMetrics(registry, pool, ctx);
 
+  identity::AuthConfig auth_config;
+  try {
+    auth_config.jwt_secret = LoadJwtSecret(c, db->backend() == store::Backend::kSqlite);
+  } catch (const std::exception& e) {
+    obs::LogError("cannot start", {{"error", e.what()}});
+    return 1;
+  }
+  auth_config.lockout_seconds = std::chrono::duration_cast<std::chrono::seconds>(c.lockout_duration).count();
+  if (c.test_routes) auth_config.hash_params = auth::FastTestParams();  // keeps the test suite fast
+  ratelimit::InProcessLimiter limiter;
+  ratelimit::ClientIpResolver client_ip(c.trusted_proxies);
+  identity::AuthService auth_service(*db, limiter, auth_config);
+  api::v1::AuthRoutesContext auth_ctx{&auth_service, &client_ip, c.cors_origins};
+
   http::Router router;
   api::v1::AddSystemRoutes(router, ctx);
+  api::v1::AddAuthRoutes(router, auth_ctx);
   if (c.test_routes) {
     api::AddDebugRoutes(router);
     obs::LogWarn("test routes enabled: /debug/* is reachable");

@@ -104,7 +104,7 @@ class PostgresMode(unittest.TestCase):
         psql(PG_URL, "DROP DATABASE IF EXISTS " + self.dbname)
 
     def test_serves_on_postgres_and_health_turns_503_when_the_database_goes_away(self):
-        with Studio(env={"DATABASE_URL": self.url, "STUDIO_DB_POOL_SIZE": "2"}) as s:
+        with Studio(env={"DATABASE_URL": self.url, "STUDIO_DB_POOL_SIZE": "2", "JWT_SECRET": "j" * 40}) as s:
             body = s.request("GET", "/health").json()
             self.assertEqual(body["checks"]["database"]["backend"], "postgres")
             self.assertEqual(body["status"], "ok")
@@ -121,6 +121,16 @@ class PostgresMode(unittest.TestCase):
             psql(PG_URL, "ALTER DATABASE %s ALLOW_CONNECTIONS true" % self.dbname)
             r = s.request("GET", "/health", timeout=20)
             self.assertEqual(r.status, 200, r.body)
+
+    def test_postgres_mode_requires_a_shared_jwt_secret(self):
+        s = Studio(env={"DATABASE_URL": self.url})
+        with self.assertRaises(RuntimeError) as ctx:
+            s.start()
+        self.assertIn("JWT_SECRET", str(ctx.exception))
+        s.stop()
+        r = run(["serve"], env={"DATABASE_URL": self.url, "JWT_SECRET": "too-short"})
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("JWT_SECRET", r.stderr)
 
     def test_migrate_on_postgres(self):
         r = run(["migrate"], env={"DATABASE_URL": self.url})

@@ -98,6 +98,27 @@ for label in studio-access-log-on studio-access-log-off; do
 done
 echo "studio idle RSS (embedded, after start): ${idle_rss} MB; after the load run: ${loaded_rss} MB"
 
+echo
+echo "== authenticated GET /api/v1/auth/me (JWT verify + user/membership read), same pinning"
+port=$(free_port)
+mkdir -p "$work/data-auth"
+STUDIO_LISTEN=127.0.0.1:$port STUDIO_DATA_DIR="$work/data-auth" STUDIO_IO_THREADS=1 STUDIO_ACCESS_LOG=false \
+  STUDIO_TRUSTED_PROXIES=127.0.0.1 taskset -c "$server_cpu" "$studio" serve >"$work/studio-auth.log" 2>&1 &
+pid=$!
+pids+=("$pid")
+wait_http "http://127.0.0.1:$port/status/live"
+password="correct horse battery staple 42!"
+token=$(curl -fsS "http://127.0.0.1:$port/api/v1/auth/onboarding" -H 'Content-Type: application/json' \
+  -d "{\"workspaceName\":\"Bench\",\"adminEmail\":\"bench@example.com\",\"adminPassword\":\"$password\"}" |
+  python3 -c 'import json,sys; print(json.load(sys.stdin)["accessToken"])')
+taskset -c "$client_cpu" wrk -t1 -c"$connections" -d"${duration}s" --latency -H "Authorization: Bearer $token" \
+  "http://127.0.0.1:$port/api/v1/auth/me" >"$work/me.wrk"
+printf '%-28s %12s req/s   p99 %8s\n' "auth/me" "$(awk '/^Requests\/sec/ {print $2}' "$work/me.wrk")" \
+  "$(awk '$1 == "99%" {print $2}' "$work/me.wrk")"
+grep -q "Non-2xx" "$work/me.wrk" && echo "WARNING: non-2xx responses during the auth/me run" && grep "Non-2xx" "$work/me.wrk"
+python3 bench/login_latency.py "$port" bench@example.com "$password" 50
+kill -TERM "$pid"; wait "$pid" 2>/dev/null || true
+
 if [ -x "$build_dir/src/obs/obs_bench" ]; then
   echo
   echo "== micro-benchmarks: metrics"

@@ -77,9 +77,9 @@ std::int64_t AuthService::Now() {
   return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
 
-void AuthService::Audit(store::Tx& tx, const std::optional<std::string>& workspace_id,
-                        const std::optional<std::string>& actor, std::string_view action, std::string_view outcome,
-                        const RequestMeta& meta, std::string details) {
+void AppendAudit(store::Tx& tx, const std::optional<std::string>& workspace_id,
+                 const std::optional<std::string>& actor, std::string_view action, std::string_view outcome,
+                 const RequestMeta& meta, std::string details) {
   store::AuditEvent e;
   e.id = NewId("aud_");
   e.workspace_id = workspace_id;
@@ -92,6 +92,12 @@ void AuthService::Audit(store::Tx& tx, const std::optional<std::string>& workspa
   e.details_json = std::move(details);
   e.created_at_ms = NowMs();
   store::audit::Append(tx, e);
+}
+
+void AuthService::Audit(store::Tx& tx, const std::optional<std::string>& workspace_id,
+                        const std::optional<std::string>& actor, std::string_view action, std::string_view outcome,
+                        const RequestMeta& meta, std::string details) {
+  AppendAudit(tx, workspace_id, actor, action, outcome, meta, std::move(details));
 }
 
 Session AuthService::Issue(store::Tx& tx, const std::string& user_id, const std::string& workspace_id,
@@ -277,6 +283,70 @@ Principal AuthService::Authenticate(std::string_view bearer_token) {
     auto role = store::memberships::Role(tx, claims.wid, claims.sub);
     if (!role) throw Unauthorized("The access token has been revoked; sign in again.", "INVALID_TOKEN");
     return Principal{claims.sub, claims.wid, *role, user->is_admin, claims.jti};
+  });
+}
+
+void AuthService::RevokeAll(const Principal& p, const RequestMeta& meta) {
+  std::int64_t now = Now();
+  db_.Write([&](store::Tx& tx) {
+    std::int64_t revoked = store::refresh_tokens::RevokeAllForUser(tx, p.user_id, now);
+    store::users::BumpTokenVersion(tx, p.user_id);  // and every access token, this one included
+    Audit(tx, p.workspace_id, p.user_id, "auth.revoke_all", "success", meta, Json{{"refreshTokens", revoked}}.dump());
+  });
+}
+
+Session AuthService::ChangePassword(const Principal& p, std::string_view current, std::string_view next,
+                                    const RequestMeta& meta) {
+  auto user = db_.ReadValue([&](store::Tx& tx) { return store::users::FindById(tx, p.user_id); });
+  if (!user || user->disabled) throw Unauthorized("The access token has been revoked; sign in again.", "INVALID_TOKEN");
+  if (!user->password_hash ||
+      auth::VerifyPassword(current, *user->password_hash, config_.hash_params) == auth::VerifyResult::kMismatch) {
+    // Counted like a failed login: a stolen access token must not become a password oracle.
+    std::int64_t now = Now();
+    db_.Write([&](store::Tx& tx) {
+      store::users::RecordFailedLogin(tx, p.user_id, now, config_.max_failed_logins, config_.lockout_seconds);
+      Audit(tx, p.workspace_id, p.user_id, "auth.password_change", "failure", meta);
+    });
+    InvalidCredentials();
+  }
+  std::vector<std::string> hints{user->email};
+  if (user->name) hints.push_back(*user->name);
+  auth::CheckPasswordStrength(next, hints);
+  std::string hash = auth::HashPassword(next, config_.hash_params);  // outside the transaction: slow
+
+  std::int64_t now = Now();
+  return db_.WriteValue([&](store::Tx& tx) {
+    store::users::ChangePassword(tx, p.user_id, hash);  // bumps the version: old access tokens die
+    store::refresh_tokens::RevokeAllForUser(tx, p.user_id, now);
+    auto fresh = store::users::FindById(tx, p.user_id);
+    auto role = store::memberships::Role(tx, p.workspace_id, p.user_id);
+    auto ws = store::workspaces::FindById(tx, p.workspace_id);
+    if (!fresh || !role || !ws) throw Unauthorized("The access token has been revoked; sign in again.", "INVALID_TOKEN");
+    Audit(tx, p.workspace_id, p.user_id, "auth.password_change", "success", meta);
+    return Issue(tx, p.user_id, ws->id, ws->slug, *role, fresh->token_version, NewId("fam_"), meta, now);
+  });
+}
+
+Session AuthService::SwitchWorkspace(const Principal& p, std::string_view workspace_id, const RequestMeta& meta) {
+  std::int64_t now = Now();
+  return db_.WriteValue([&](store::Tx& tx) {
+    auto role = store::memberships::Role(tx, workspace_id, p.user_id);
+    std::optional<store::WorkspaceRecord> ws;
+    if (role) ws = store::workspaces::FindById(tx, workspace_id);
+    auto user = store::users::FindById(tx, p.user_id);
+    // Same answer for "no such workspace" and "not yours", so ids cannot be probed.
+    if (!role || !ws) throw NotFound("The workspace does not exist.");
+    if (!user) throw Unauthorized("The access token has been revoked; sign in again.", "INVALID_TOKEN");
+    Audit(tx, ws->id, p.user_id, "auth.switch_workspace", "success", meta, Json{{"from", p.workspace_id}}.dump());
+    return Issue(tx, p.user_id, ws->id, ws->slug, *role, user->token_version, NewId("fam_"), meta, now);
+  });
+}
+
+AccountView AuthService::Account(const Principal& p) {
+  return db_.ReadValue([&](store::Tx& tx) {
+    auto user = store::users::FindById(tx, p.user_id);
+    if (!user) throw Unauthorized("The access token has been revoked; sign in again.", "INVALID_TOKEN");
+    return AccountView{p, user->email, user->name, store::workspaces::ListForUser(tx, p.user_id)};
   });
 }
 

@@ -14,6 +14,7 @@
 #include "auth/password.hpp"
 #include "ratelimit/limiter.hpp"
 #include "store/db.hpp"
+#include "store/workspaces_repo.hpp"
 
 namespace studio::identity {
 
@@ -58,6 +59,14 @@ struct Principal {
   std::string token_id;
 };
 
+/// The caller's account and workspaces, for GET /auth/me.
+struct AccountView {
+  Principal principal;
+  std::string email;
+  std::optional<std::string> name;
+  std::vector<std::pair<store::WorkspaceRecord, std::string>> workspaces;  // with the caller's role
+};
+
 struct OnboardingInput {
   std::string workspace_name;
   std::optional<std::string> workspace_slug;
@@ -83,6 +92,15 @@ class AuthService {
   void Logout(const Principal* principal, std::optional<std::string_view> refresh_token, const RequestMeta& meta);
   /// Verifies an access token against the database's current state; 401 otherwise.
   Principal Authenticate(std::string_view bearer_token);
+  /// Signs the user out everywhere: every refresh token is revoked and every access token dies.
+  void RevokeAll(const Principal& principal, const RequestMeta& meta);
+  /// 401 invalid_credentials when `current` is wrong; 400 for a weak new password. Ends every
+  /// other session and returns a fresh one for the caller.
+  Session ChangePassword(const Principal& principal, std::string_view current, std::string_view next,
+                         const RequestMeta& meta);
+  /// New tokens for another workspace of the caller; 404 when not a member (no existence oracle).
+  Session SwitchWorkspace(const Principal& principal, std::string_view workspace_id, const RequestMeta& meta);
+  AccountView Account(const Principal& principal);
 
   static std::int64_t Now();
 
@@ -98,6 +116,11 @@ class AuthService {
   AuthConfig config_;
   auth::JwtSigner signer_;
 };
+
+/// Appends an audit event stamped with the request's metadata and the current time.
+void AppendAudit(store::Tx& tx, const std::optional<std::string>& workspace_id, const std::optional<std::string>& actor,
+                 std::string_view action, std::string_view outcome, const RequestMeta& meta,
+                 std::string details = "{}");
 
 /// Lower-cases and validates an e-mail address; ValidationFailed (field "email") otherwise.
 std::string NormalizeEmail(std::string_view email);

@@ -15,32 +15,6 @@ using http::Response;
 
 constexpr std::string_view kRefreshCookie = "refresh_token";
 
-std::string RequiredString(const Json& body, const char* field, std::size_t max = 1024) {
-  auto it = body.find(field);
-  if (it == body.end() || !it->is_string() || it->get_ref<const std::string&>().empty()) {
-    throw ValidationFailed(std::string("The field '") + field + "' is required.", {{field, "is required"}});
-  }
-  const auto& s = it->get_ref<const std::string&>();
-  if (s.size() > max) throw ValidationFailed(std::string("The field '") + field + "' is too long.", {{field, "too long"}});
-  return s;
-}
-
-std::optional<std::string> OptionalString(const Json& body, const char* field, std::size_t max = 1024) {
-  auto it = body.find(field);
-  if (it == body.end() || it->is_null()) return std::nullopt;
-  if (!it->is_string()) throw ValidationFailed(std::string("The field '") + field + "' must be a string.", {{field, "must be a string"}});
-  if (it->get_ref<const std::string&>().size() > max) {
-    throw ValidationFailed(std::string("The field '") + field + "' is too long.", {{field, "too long"}});
-  }
-  return it->get<std::string>();
-}
-
-Json ObjectBody(const Request& req) {
-  Json body = req.JsonBody();
-  if (!body.is_object()) throw BadRequest("The request body must be a JSON object.", {{"body", "must be an object"}});
-  return body;
-}
-
 std::optional<std::string> CookieValue(const Request& req, std::string_view name) {
   auto header = req.Header("Cookie");
   if (!header) return std::nullopt;
@@ -61,13 +35,7 @@ std::string SetRefreshCookie(const std::string& token, std::int64_t max_age) {
          "; Path=/api/v1/auth; HttpOnly; Secure; SameSite=Strict";
 }
 
-identity::RequestMeta Meta(const AuthRoutesContext& ctx, const Request& req) {
-  identity::RequestMeta m;
-  m.ip = ctx.client_ip ? ctx.client_ip->Resolve(req.remote_addr, req.Header("X-Forwarded-For")) : req.remote_addr;
-  m.user_agent = std::string(req.Header("User-Agent").value_or(""));
-  m.request_id = req.request_id;
-  return m;
-}
+identity::RequestMeta Meta(const AuthRoutesContext& ctx, const Request& req) { return MetaOf(ctx.client_ip, req); }
 
 // A cookie is sent by the browser on cross-site requests too; accept a cookie-authenticated
 // state change only from our own origin or an allow-listed one (Bearer requests are immune).
@@ -112,6 +80,53 @@ std::optional<std::string_view> BearerToken(const Request& req) {
 }
 
 }  // namespace
+
+std::string RequiredString(const Json& body, const char* field, std::size_t max) {
+  auto it = body.find(field);
+  if (it == body.end() || !it->is_string() || it->get_ref<const std::string&>().empty()) {
+    throw ValidationFailed(std::string("The field '") + field + "' is required.", {{field, "is required"}});
+  }
+  const auto& s = it->get_ref<const std::string&>();
+  if (s.size() > max) throw ValidationFailed(std::string("The field '") + field + "' is too long.", {{field, "too long"}});
+  return s;
+}
+
+std::optional<std::string> OptionalString(const Json& body, const char* field, std::size_t max) {
+  auto it = body.find(field);
+  if (it == body.end() || it->is_null()) return std::nullopt;
+  if (!it->is_string()) throw ValidationFailed(std::string("The field '") + field + "' must be a string.", {{field, "must be a string"}});
+  if (it->get_ref<const std::string&>().size() > max) {
+    throw ValidationFailed(std::string("The field '") + field + "' is too long.", {{field, "too long"}});
+  }
+  return it->get<std::string>();
+}
+
+Json ObjectBody(const Request& req) {
+  Json body = req.JsonBody();
+  if (!body.is_object()) throw BadRequest("The request body must be a JSON object.", {{"body", "must be an object"}});
+  return body;
+}
+
+void RejectUnknownFields(const Json& body, std::initializer_list<std::string_view> allowed) {
+  std::vector<FieldError> errors;
+  std::string names;
+  for (const auto& [key, value] : body.items()) {
+    bool ok = false;
+    for (auto a : allowed) ok = ok || a == key;
+    if (ok) continue;
+    errors.push_back({key, "cannot be set"});
+    names += (names.empty() ? "" : ", ") + key;
+  }
+  if (!errors.empty()) throw BadRequest("These fields cannot be set: " + names + ".", std::move(errors), "UNKNOWN_FIELDS");
+}
+
+identity::RequestMeta MetaOf(const ratelimit::ClientIpResolver* client_ip, const Request& req) {
+  identity::RequestMeta m;
+  m.ip = client_ip ? client_ip->Resolve(req.remote_addr, req.Header("X-Forwarded-For")) : req.remote_addr;
+  m.user_agent = std::string(req.Header("User-Agent").value_or(""));
+  m.request_id = req.request_id;
+  return m;
+}
 
 identity::Principal RequireAuth(identity::AuthService& auth, const Request& req) {
   auto token = BearerToken(req);
@@ -185,13 +200,44 @@ void AddAuthRoutes(http::Router& router, AuthRoutesContext& ctx) {
   router.Add("POST", "/api/v1/auth/token/revoke", logout);
 
   router.Add("GET", "/api/v1/auth/me", [&ctx](const Request& req) {
-    identity::Principal p = RequireAuth(*ctx.auth, req);
-    Response res = Response::MakeJson(200, Json{{"userId", p.user_id},
-                                                {"workspaceId", p.workspace_id},
-                                                {"role", p.role},
-                                                {"isAdmin", p.is_admin}});
+    identity::AccountView a = ctx.auth->Account(RequireAuth(*ctx.auth, req));
+    Json workspaces = Json::array();
+    for (const auto& [ws, role] : a.workspaces) {
+      workspaces.push_back(Json{{"id", ws.id}, {"name", ws.name}, {"slug", ws.slug}, {"role", role}});
+    }
+    Response res = Response::MakeJson(200, Json{{"userId", a.principal.user_id},
+                                                {"email", a.email},
+                                                {"name", a.name ? Json(*a.name) : Json(nullptr)},
+                                                {"isAdmin", a.principal.is_admin},
+                                                {"workspaceId", a.principal.workspace_id},
+                                                {"role", a.principal.role},
+                                                {"workspaces", std::move(workspaces)}});
     res.headers.emplace_back("Cache-Control", "no-store");
     return res;
+  });
+
+  router.Add("POST", "/api/v1/auth/token/revoke-all", [&ctx](const Request& req) {
+    identity::Principal p = RequireAuth(*ctx.auth, req);
+    ctx.auth->RevokeAll(p, Meta(ctx, req));
+    Response res = Response::NoContent();
+    res.headers.emplace_back("Set-Cookie", SetRefreshCookie("", 0));
+    return res;
+  });
+
+  router.Add("POST", "/api/v1/auth/password", [&ctx](const Request& req) {
+    identity::Principal p = RequireAuth(*ctx.auth, req);
+    Json body = ObjectBody(req);
+    std::string current = RequiredString(body, "currentPassword", 1024);
+    std::string next = RequiredString(body, "newPassword", 1024);
+    identity::Session s = ctx.auth->ChangePassword(p, current, next, Meta(ctx, req));
+    return SessionResponse(req, 200, s, Json{{"userId", s.user_id}});
+  });
+
+  router.Add("POST", "/api/v1/auth/switch-workspace", [&ctx](const Request& req) {
+    identity::Principal p = RequireAuth(*ctx.auth, req);
+    std::string workspace_id = RequiredString(ObjectBody(req), "workspaceId", 64);
+    identity::Session s = ctx.auth->SwitchWorkspace(p, workspace_id, Meta(ctx, req));
+    return SessionResponse(req, 200, s, Json{{"userId", s.user_id}, {"workspaceSlug", s.workspace_slug}});
   });
 }
 

@@ -106,6 +106,12 @@ const std::vector<SettingSpec>& Settings() {
        "comma-separated proxy IPs/CIDRs whose X-Forwarded-For is trusted"},
       {"lockout_duration", "--lockout-duration", "STUDIO_LOCKOUT_DURATION",
        "how long an account stays locked after 5 failed logins (default 15m)"},
+      {"rate_limit_per_ip", "--rate-limit-per-ip", "STUDIO_RATE_LIMIT_PER_IP",
+       "API requests per minute per client IP, 0 = off (default 1200)"},
+      {"rate_limit_per_workspace", "--rate-limit-per-workspace", "STUDIO_RATE_LIMIT_PER_WORKSPACE",
+       "authenticated API requests per minute per workspace, 0 = off (default 6000)"},
+      {"rate_limit_endpoints", "--rate-limit-endpoints", "STUDIO_RATE_LIMIT_ENDPOINTS",
+       "apply the per-endpoint limits of the access policy (default true)"},
   };
   return kSettings;
 }
@@ -308,6 +314,12 @@ Config BuildConfig(const RawSettings& raw) {
       }
     } else if (key == "lockout_duration") {
       c.lockout_duration = Duration(key, value, std::chrono::seconds(1), std::chrono::hours(24 * 7));
+    } else if (key == "rate_limit_per_ip") {
+      c.rate_limit_per_ip = static_cast<std::uint32_t>(ParseInteger(key, value, 0, 100'000'000));
+    } else if (key == "rate_limit_per_workspace") {
+      c.rate_limit_per_workspace = static_cast<std::uint32_t>(ParseInteger(key, value, 0, 100'000'000));
+    } else if (key == "rate_limit_endpoints") {
+      c.rate_limit_endpoints = ParseBool(key, value);
     } else {
       throw ConfigError("unknown setting '" + key + "'");
     }

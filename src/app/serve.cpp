@@ -13,10 +13,12 @@
 #include "api/debug_routes.hpp"
 #include "api/system_context.hpp"
 #include "api/v1/auth_routes.hpp"
+#include "api/v1/policy.hpp"
 #include "api/v1/system_routes.hpp"
 #include "app/commands.hpp"
 #include "app/version.hpp"
 #include "auth/secrets.hpp"
+#include "identity/api_key_service.hpp"
 #include "identity/auth_service.hpp"
 #include "ratelimit/limiter.hpp"
 #include "http/blocking_pool.hpp"
@@ -142,11 +144,20 @@ int RunServe(const Config& c) {
   ratelimit::InProcessLimiter limiter;
   ratelimit::ClientIpResolver client_ip(c.trusted_proxies);
   identity::AuthService auth_service(*db, limiter, auth_config);
-  api::v1::AuthRoutesContext auth_ctx{&auth_service, &client_ip, c.cors_origins};
+  identity::ApiKeyService api_key_service(*db);
+  api::v1::ApiContext api_ctx;
+  api_ctx.db = db.get();
+  api_ctx.auth = &auth_service;
+  api_ctx.api_keys = &api_key_service;
+  api_ctx.limiter = &limiter;
+  api_ctx.client_ip = &client_ip;
+  api_ctx.allowed_origins = c.cors_origins;
+  api_ctx.limits = {c.rate_limit_per_ip, c.rate_limit_per_workspace, c.rate_limit_endpoints};
 
   http::Router router;
   api::v1::AddSystemRoutes(router, ctx);
-  api::v1::AddAuthRoutes(router, auth_ctx);
+  api::v1::AddAuthRoutes(router, api_ctx);
+  api::v1::CheckEveryRouteHasPolicy(router);
   if (c.test_routes) {
     api::AddDebugRoutes(router);
     obs::LogWarn("test routes enabled: /debug/* is reachable");

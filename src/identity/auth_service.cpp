@@ -161,6 +161,26 @@ Session AuthService::Onboard(const OnboardingInput& in, const RequestMeta& meta)
   });
 }
 
+std::string AuthService::Register(std::string_view email_in, std::string_view password,
+                                  const std::optional<std::string>& name, const RequestMeta& meta) {
+  std::string email = NormalizeEmail(email_in);
+  std::vector<std::string> hints{email};
+  if (name) hints.push_back(*name);
+  auth::CheckPasswordStrength(password, hints);
+  std::string hash = auth::HashPassword(password, config_.hash_params);
+  return db_.WriteValue([&](store::Tx& tx) {
+    if (store::users::FindByEmail(tx, email)) throw Conflict("An account with this e-mail already exists.", "EMAIL_TAKEN");
+    store::UserRecord user;
+    user.id = NewId("usr_");
+    user.email = email;
+    user.name = name;
+    user.password_hash = hash;
+    store::users::Insert(tx, user);
+    Audit(tx, std::nullopt, user.id, "auth.register", "success", meta);
+    return user.id;
+  });
+}
+
 Session AuthService::Login(std::string_view email_in, std::string_view password,
                            const std::optional<std::string>& workspace_id, const RequestMeta& meta) {
   // Per-IP limit first, before any hashing, so a flood cannot tie up the CPU.
@@ -282,7 +302,13 @@ Principal AuthService::Authenticate(std::string_view bearer_token) {
     }
     auto role = store::memberships::Role(tx, claims.wid, claims.sub);
     if (!role) throw Unauthorized("The access token has been revoked; sign in again.", "INVALID_TOKEN");
-    return Principal{claims.sub, claims.wid, *role, user->is_admin, claims.jti};
+    Principal p;
+    p.user_id = claims.sub;
+    p.workspace_id = claims.wid;
+    p.role = *role;
+    p.is_admin = user->is_admin;
+    p.token_id = claims.jti;
+    return p;
   });
 }
 

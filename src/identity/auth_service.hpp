@@ -52,11 +52,13 @@ struct Session {
 /// The authenticated caller of one request. The role is the current one from the database,
 /// not the one in the token, so a role change applies to the next request.
 struct Principal {
-  std::string user_id;
+  std::string user_id;  // for an API key: the user who created it (may be empty)
   std::string workspace_id;
   std::string role;
   bool is_admin = false;
-  std::string token_id;
+  std::string token_id;                 // the JWT's jti, or the API key's id
+  bool api_key = false;                 // authenticated by an API key rather than a session
+  std::vector<std::string> scopes;      // an API key's scopes (empty = everything its role allows)
 };
 
 /// The caller's account and workspaces, for GET /auth/me.
@@ -82,6 +84,10 @@ class AuthService {
   /// Creates a user, a workspace and the owner membership in one transaction. 400 for invalid
   /// input, 409 EMAIL_TAKEN / SLUG_TAKEN.
   Session Onboard(const OnboardingInput& input, const RequestMeta& meta);
+  /// An account without a workspace (it joins one by accepting an invitation). 400 for invalid
+  /// input or a weak password, 409 EMAIL_TAKEN. Returns the user id.
+  std::string Register(std::string_view email, std::string_view password, const std::optional<std::string>& name,
+                       const RequestMeta& meta);
   /// 401 invalid_credentials for an unknown user, a wrong password or a locked account (same
   /// body, same time); 429 when the IP is over its login rate.
   Session Login(std::string_view email, std::string_view password, const std::optional<std::string>& workspace_id,

@@ -1,5 +1,6 @@
 #include "identity/workspace_service.hpp"
 
+#include <algorithm>
 #include <array>
 
 #include "core/error.hpp"

@@ -30,6 +30,9 @@ class Studio:
             "STUDIO_DATA_DIR": self.data_dir,
             "STUDIO_TEST_ROUTES": "true",
             "STUDIO_HEADER_TIMEOUT": "1s",
+            # Suites create many accounts from one address; the rate-limit tests turn these on.
+            "STUDIO_RATE_LIMIT_ENDPOINTS": "false",
+            "STUDIO_RATE_LIMIT_PER_IP": "0",
         })
         self.env.pop("DATABASE_URL", None)
         self.env.update(env or {})

@@ -1,0 +1,145 @@
+#include "api/v1/guard.hpp"
+
+#include <chrono>
+
+#include "api/v1/policy.hpp"
+#include "core/error.hpp"
+#include "core/json.hpp"
+
+namespace studio::api::v1 {
+namespace {
+
+using http::Request;
+using http::Response;
+
+constexpr std::string_view kWorkspacePath = "/api/v1/workspaces/{id}";
+
+std::optional<std::string_view> BearerToken(const Request& req) {
+  auto auth = req.Header("Authorization");
+  constexpr std::string_view kBearer = "Bearer ";
+  if (!auth || auth->size() <= kBearer.size() || !http::IEquals(auth->substr(0, kBearer.size()), kBearer)) {
+    return std::nullopt;
+  }
+  return auth->substr(kBearer.size());
+}
+
+// Credentials in a URL end up in proxy logs, browser history and Referer headers: refuse them
+// outright rather than ignore them, so the mistake is found on the first call.
+void RefuseCredentialsInQuery(const Request& req) {
+  for (const auto& [name, value] : req.query) {
+    if (name == "api_key" || name == "apiKey" || name == "access_token" || name == "accessToken") {
+      throw BadRequest("Credentials are never accepted in the URL; send them in the Authorization header.",
+                       {{name, "not allowed in the query string"}}, "CREDENTIALS_IN_URL");
+    }
+  }
+}
+
+ratelimit::Limit PerMinute(std::string name, std::uint32_t n) {
+  return ratelimit::Limit{std::move(name), n, std::chrono::minutes(1), n};
+}
+
+// Takes one cell and remembers the decision with the fewest cells left, whose RateLimit-*
+// headers the response carries.
+void Take(ApiContext& ctx, const ratelimit::Limit& limit, const std::string& key, std::string_view what,
+          std::optional<ratelimit::Decision>& tightest) {
+  ratelimit::Decision d = ctx.limiter->Take(limit, key, std::chrono::steady_clock::now());
+  ratelimit::EnforceOrThrow(d, what);
+  if (!tightest || d.remaining < tightest->remaining) tightest = d;
+}
+
+[[noreturn]] void Deny(ApiContext& ctx, const identity::Principal& p, const Request& req, std::uint32_t needed,
+                       const identity::RequestMeta& meta) {
+  ctx.db->Write([&](store::Tx& tx) {
+    identity::AppendAudit(tx, p.workspace_id, p.user_id.empty() ? std::nullopt : std::optional(p.user_id),
+                          "authz.denied", "denied", meta,
+                          Json{{"method", req.method}, {"route", req.route}, {"role", p.role},
+                               {"apiKey", p.api_key}}.dump());
+  });
+  throw Forbidden("This needs one of these roles: " + RoleNames(needed) + ".");
+}
+
+}  // namespace
+
+identity::RequestMeta MetaOf(const ratelimit::ClientIpResolver* client_ip, const Request& req) {
+  identity::RequestMeta m;
+  m.ip = client_ip ? client_ip->Resolve(req.remote_addr, req.Header("X-Forwarded-For")) : req.remote_addr;
+  m.user_agent = std::string(req.Header("User-Agent").value_or(""));
+  m.request_id = req.request_id;
+  return m;
+}
+
+std::optional<identity::Principal> Authenticate(ApiContext& ctx, const Request& req) {
+  if (auto key = req.Header("X-API-Key")) return ctx.api_keys->Authenticate(*key);
+  auto token = BearerToken(req);
+  if (!token) return std::nullopt;
+  if (token->rfind("sk_", 0) == 0) return ctx.api_keys->Authenticate(*token);
+  try {
+    return ctx.auth->Authenticate(*token);
+  } catch (Error& e) {
+    e.headers().emplace_back("WWW-Authenticate", "Bearer error=\"invalid_token\"");
+    throw;
+  }
+}
+
+void AddGuarded(http::Router& router, ApiContext& ctx, std::string method, std::string pattern,
+                GuardedHandler handler, http::RouteOptions options) {
+  const RoutePolicy* policy = FindPolicy(method, pattern);
+  if (!policy) throw std::logic_error("route " + method + " " + pattern + " has no row in the access policy");
+  bool workspace_path = pattern.rfind(kWorkspacePath, 0) == 0;
+  // Built once here: the limits are fixed at startup (a zero rate is never taken).
+  ratelimit::Limit ip_limit = PerMinute("api:ip", ctx.limits.per_ip_per_minute);
+  ratelimit::Limit workspace_limit = PerMinute("api:workspace", ctx.limits.per_workspace_per_minute);
+  ratelimit::Limit endpoint = PerMinute(method + " " + pattern, policy->per_minute);
+  bool limit_endpoint = ctx.limits.per_endpoint && policy->per_minute > 0;
+
+  auto guarded = [&ctx, policy, workspace_path, ip_limit, workspace_limit, endpoint, limit_endpoint,
+                  handler = std::move(handler)](Request& req) {
+    RefuseCredentialsInQuery(req);
+    Caller caller;
+    caller.meta = MetaOf(ctx.client_ip, req);
+    std::optional<ratelimit::Decision> tightest;
+    if (ctx.limits.per_ip_per_minute > 0) {
+      Take(ctx, ip_limit, caller.meta.ip, "requests from this address", tightest);
+    }
+
+    if ((policy->roles & kAnonymous) != 0) {
+      if (limit_endpoint) Take(ctx, endpoint, caller.meta.ip, "requests to this endpoint", tightest);
+    } else {
+      caller.principal = Authenticate(ctx, req);
+      if (!caller.principal) {
+        Unauthorized e("Authentication is required: send 'Authorization: Bearer <access token or API key>'.");
+        e.headers().emplace_back("WWW-Authenticate", "Bearer");
+        throw e;
+      }
+      const identity::Principal& p = *caller.principal;
+      if (auto header = req.Header("X-Workspace-ID"); header && *header != p.workspace_id) {
+        throw Forbidden("X-Workspace-ID names another workspace than the credentials; switch workspace first.",
+                        "WORKSPACE_MISMATCH");
+      }
+      std::string_view workspace = p.workspace_id;
+      std::uint32_t roles = RoleBitOf(p.role) | (p.is_admin ? kAdmin : 0U);
+      if (workspace_path && req.Param("id") != p.workspace_id) {
+        if (!p.is_admin) throw NotFound("The workspace does not exist.");
+        workspace = req.Param("id");
+        roles = kAdmin;  // the admin's own workspace role means nothing here
+      }
+      if (p.api_key && !policy->api_keys) {
+        throw Forbidden("API keys cannot call this endpoint; it needs a signed-in user.", "API_KEY_NOT_ALLOWED");
+      }
+      if ((roles & policy->roles) == 0) Deny(ctx, p, req, policy->roles, caller.meta);
+      if (ctx.limits.per_workspace_per_minute > 0) {
+        Take(ctx, workspace_limit, std::string(workspace), "requests for this workspace", tightest);
+      }
+      if (limit_endpoint) Take(ctx, endpoint, std::string(workspace), "requests to this endpoint", tightest);
+    }
+
+    Response res = handler(req, caller);
+    if (tightest) {
+      for (auto& h : ratelimit::RateLimitHeaders(*tightest)) res.headers.push_back(std::move(h));
+    }
+    return res;
+  };
+  router.Add(std::move(method), std::move(pattern), std::move(guarded), options);
+}
+
+}  // namespace studio::api::v1

@@ -1,0 +1,106 @@
+#include "api/v1/policy.hpp"
+
+#include <array>
+#include <stdexcept>
+
+namespace studio::api::v1 {
+namespace {
+
+constexpr bool kKeys = true;     // API keys accepted
+constexpr bool kNoKeys = false;  // sessions only: account-level routes belong to a person
+
+constexpr std::uint32_t kOwnerOrAdmin = kOwner | kAdmin;
+constexpr std::uint32_t kStaff = kOwner | kMember | kAdmin;  // people who run the workspace
+constexpr std::uint32_t kWorkspaceAny = kOwner | kMember | kAgent | kService | kAdmin;
+
+// clang-format off
+constexpr std::array kPolicies{
+    // Operations: public (metrics may additionally demand the operator key).
+    RoutePolicy{"GET",    "/health",                                    kEveryone,     kKeys,   0},
+    RoutePolicy{"GET",    "/api/v1/system/health",                      kEveryone,     kKeys,   0},
+    RoutePolicy{"GET",    "/status",                                    kEveryone,     kKeys,   0},
+    RoutePolicy{"GET",    "/api/v1/system/status",                      kEveryone,     kKeys,   0},
+    RoutePolicy{"GET",    "/status/ready",                              kEveryone,     kKeys,   0},
+    RoutePolicy{"GET",    "/status/live",                               kEveryone,     kKeys,   0},
+    RoutePolicy{"GET",    "/metrics",                                   kEveryone,     kKeys,   0},
+    RoutePolicy{"GET",    "/api/v1/observability/metrics",              kEveryone,     kKeys,   0},
+
+    // Sessions. Public ones authenticate by what they are sent (password, refresh token).
+    RoutePolicy{"POST",   "/api/v1/auth/onboarding",                    kEveryone,     kNoKeys, 10},
+    RoutePolicy{"POST",   "/api/v1/auth/create-workspace",              kEveryone,     kNoKeys, 10},
+    RoutePolicy{"POST",   "/api/v1/auth/register",                      kEveryone,     kNoKeys, 10},
+    RoutePolicy{"POST",   "/api/v1/auth/login",                         kEveryone,     kNoKeys, 0},  // own per-IP limit
+    RoutePolicy{"POST",   "/api/v1/auth/token",                         kEveryone,     kNoKeys, 60},
+    RoutePolicy{"POST",   "/api/v1/auth/token/refresh",                 kEveryone,     kNoKeys, 60},
+    RoutePolicy{"POST",   "/api/v1/auth/logout",                        kEveryone,     kNoKeys, 0},
+    RoutePolicy{"POST",   "/api/v1/auth/token/revoke",                  kEveryone,     kNoKeys, 0},
+    RoutePolicy{"POST",   "/api/v1/auth/token/revoke-all",              kSignedIn,     kNoKeys, 0},
+    RoutePolicy{"GET",    "/api/v1/auth/me",                            kSignedIn,     kNoKeys, 0},
+    RoutePolicy{"POST",   "/api/v1/auth/password",                      kSignedIn,     kNoKeys, 10},
+    RoutePolicy{"POST",   "/api/v1/auth/switch-workspace",              kSignedIn,     kNoKeys, 0},
+
+    // Workspaces and people.
+    RoutePolicy{"GET",    "/api/v1/workspaces",                         kSignedIn,     kNoKeys, 0},
+    RoutePolicy{"POST",   "/api/v1/workspaces",                         kSignedIn,     kNoKeys, 10},
+    RoutePolicy{"GET",    "/api/v1/workspaces/{id}",                    kWorkspaceAny, kKeys,   0},
+    RoutePolicy{"PATCH",  "/api/v1/workspaces/{id}",                    kOwnerOrAdmin, kKeys,   0},
+    RoutePolicy{"DELETE", "/api/v1/workspaces/{id}",                    kOwnerOrAdmin, kNoKeys, 0},
+    RoutePolicy{"GET",    "/api/v1/workspaces/{id}/members",            kStaff,        kKeys,   0},
+    RoutePolicy{"PATCH",  "/api/v1/workspaces/{id}/members/{userId}",   kOwnerOrAdmin, kKeys,   0},
+    RoutePolicy{"DELETE", "/api/v1/workspaces/{id}/members/{userId}",   kOwnerOrAdmin, kKeys,   0},
+    RoutePolicy{"GET",    "/api/v1/workspaces/{id}/invitations",        kOwnerOrAdmin, kKeys,   0},
+    RoutePolicy{"POST",   "/api/v1/workspaces/{id}/invitations",        kOwnerOrAdmin, kKeys,   20},
+    RoutePolicy{"DELETE", "/api/v1/workspaces/{id}/invitations/{invitationId}", kOwnerOrAdmin, kKeys, 0},
+    RoutePolicy{"POST",   "/api/v1/invitations/accept",                 kEveryone,     kNoKeys, 10},  // the token is the credential
+    RoutePolicy{"GET",    "/api/v1/workspaces/{id}/api-keys",           kOwnerOrAdmin, kNoKeys, 0},
+    RoutePolicy{"POST",   "/api/v1/workspaces/{id}/api-keys",           kOwnerOrAdmin, kNoKeys, 20},
+    RoutePolicy{"DELETE", "/api/v1/workspaces/{id}/api-keys/{keyId}",   kOwnerOrAdmin, kNoKeys, 0},
+    RoutePolicy{"GET",    "/api/v1/workspaces/{id}/audit-logs",         kOwnerOrAdmin, kKeys,   0},
+    RoutePolicy{"GET",    "/api/v1/workspaces/{id}/usage",              kStaff,        kKeys,   0},
+};
+// clang-format on
+
+}  // namespace
+
+std::span<const RoutePolicy> Policies() { return kPolicies; }
+
+const RoutePolicy* FindPolicy(std::string_view method, std::string_view pattern) {
+  for (const auto& p : kPolicies) {
+    if (p.method == method && p.pattern == pattern) return &p;
+  }
+  return nullptr;
+}
+
+std::uint32_t RoleBitOf(std::string_view role) {
+  if (role == "owner") return kOwner;
+  if (role == "member") return kMember;
+  if (role == "agent") return kAgent;
+  if (role == "service") return kService;
+  if (role == "admin") return kAdmin;
+  return 0;
+}
+
+std::string RoleNames(std::uint32_t mask) {
+  static constexpr std::array<std::pair<std::uint32_t, std::string_view>, 6> kNames{{
+      {kAnonymous, "anonymous"}, {kAdmin, "admin"}, {kOwner, "owner"},
+      {kMember, "member"}, {kAgent, "agent"}, {kService, "service"},
+  }};
+  std::string out;
+  for (const auto& [bit, name] : kNames) {
+    if ((mask & bit) == 0) continue;
+    if (!out.empty()) out += ", ";
+    out += name;
+  }
+  return out;
+}
+
+void CheckEveryRouteHasPolicy(const http::Router& router) {
+  for (const auto& r : router.routes()) {
+    if (r->pattern.rfind("/debug/", 0) == 0) continue;
+    if (!FindPolicy(r->method, r->pattern)) {
+      throw std::logic_error("route " + r->method + " " + r->pattern + " has no row in the access policy");
+    }
+  }
+}
+
+}  // namespace studio::api::v1

@@ -5,6 +5,7 @@
 #include <string>
 #include <thread>
 
+#include "api/v1/policy.hpp"
 #include "core/error.hpp"
 #include "http/sse.hpp"
 
@@ -45,6 +46,24 @@ void AddDebugRoutes(http::Router& router) {
   });
   router.Add("POST", "/debug/echo",
              [](const http::Request& req) { return http::Response::MakeJson(200, req.JsonBody()); });
+}
+
+void AddRouteListing(http::Router& router) {
+  router.Add("GET", "/debug/routes", [&router](const http::Request&) {
+    Json out = Json::array();
+    for (const auto& r : router.routes()) {
+      if (r->pattern.rfind("/debug/", 0) == 0) continue;
+      const v1::RoutePolicy* p = v1::FindPolicy(r->method, r->pattern);
+      Json roles = Json::array();
+      for (std::string_view name : {"anonymous", "admin", "owner", "member", "agent", "service"}) {
+        std::uint32_t bit = name == "anonymous" ? v1::kAnonymous : v1::RoleBitOf(name);
+        if (p && (p->roles & bit) != 0) roles.push_back(name);
+      }
+      out.push_back(Json{{"method", r->method}, {"pattern", r->pattern}, {"hasPolicy", p != nullptr},
+                         {"roles", std::move(roles)}, {"apiKeys", p && p->api_keys}});
+    }
+    return http::Response::MakeJson(200, out);
+  });
 }
 
 }  // namespace studio::api

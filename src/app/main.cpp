@@ -39,6 +39,39 @@ RawSettings Layer(const std::map<std::string, CLI::Option*>& options, const std:
   return raw;
 }
 
+// `studio admin SUBCOMMAND`: each subcommand fills `req`. The settings live on `admin` itself;
+// fallthrough lets them follow the subcommand too (`studio admin create-user --data-dir D …`).
+// There is deliberately no password option: see RunAdmin.
+void AddAdminCommands(CLI::App& admin, studio::app::AdminRequest& req) {
+  admin.require_subcommand(1);
+  auto* user = admin.add_subcommand("create-user",
+                                    "Create a user; the password is read from stdin or "
+                                    "STUDIO_ADMIN_PASSWORD. Prints the user id");
+  user->add_option("--email", req.email, "e-mail address")->required();
+  user->add_option("--name", req.name, "display name");
+  user->add_flag("--admin", req.admin, "make the user a platform admin");
+  user->add_flag("--password-stdin", req.password_stdin, "read the password from the first line of stdin")
+      ->disable_flag_override();
+  auto* ws = admin.add_subcommand("create-workspace", "Create a workspace owned by an existing user. Prints ID SLUG");
+  ws->add_option("--name", req.name, "workspace name")->required();
+  ws->add_option("--slug", req.slug, "URL slug (default: derived from the name)");
+  ws->add_option("--owner", req.owner, "the owner's e-mail address")->required();
+  auto* grant = admin.add_subcommand("grant-admin", "Make a user a platform admin (--revoke: no longer)");
+  grant->add_option("--email", req.email, "e-mail address")->required();
+  grant->add_flag("--revoke", req.revoke, "remove the platform admin flag instead");
+  auto* key = admin.add_subcommand("create-api-key",
+                                   "Create a workspace API key. Prints the key (once) on stdout, "
+                                   "its id and prefix on stderr");
+  key->add_option("--workspace", req.workspace, "workspace id or slug")->required();
+  key->add_option("--name", req.name, "key name")->required();
+  key->add_option("--role", req.role, "service (default), agent, member or owner");
+  key->add_option("--scope", req.scopes, "a scope (repeatable; none = everything the role allows)");
+  for (auto* sub : {user, ws, grant, key}) {
+    sub->fallthrough();
+    sub->callback([&req, sub] { req.command = sub->get_name(); });
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -46,20 +79,32 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   app.set_version_flag("--version", std::string(studio::app::Version()));
 
-  std::map<std::string, CLI::Option*> serve_opts, migrate_opts;
-  std::map<std::string, std::string> serve_values, migrate_values;
-  std::string serve_config, migrate_config;
+  std::map<std::string, CLI::Option*> serve_opts, migrate_opts, admin_opts;
+  std::map<std::string, std::string> serve_values, migrate_values, admin_values;
+  std::string serve_config, migrate_config, admin_config;
 
   auto* serve = app.add_subcommand("serve", "Serve the HTTP API (embedded SQLite by default)");
   AddSettingOptions(*serve, serve_opts, serve_values, serve_config);
   auto* migrate = app.add_subcommand("migrate", "Apply pending database migrations and exit");
   AddSettingOptions(*migrate, migrate_opts, migrate_values, migrate_config);
+  auto* admin = app.add_subcommand("admin", "Operator tasks: create users, workspaces and API keys; grant admin");
+  AddSettingOptions(*admin, admin_opts, admin_values, admin_config);
+  studio::app::AdminRequest admin_request;
+  AddAdminCommands(*admin, admin_request);
   auto* version = app.add_subcommand("version", "Print the version and commit");
 
   try {
     app.parse(argc, argv);
+  } catch (const CLI::ExtrasError& e) {
+    // Under `admin` the unexpected words may be a password typed as a flag: do not echo them.
+    if (!admin->parsed()) return app.exit(e) == 0 ? 0 : 2;
+    std::fprintf(stderr,
+                 "studio admin: unexpected arguments; a password is only read from --password-stdin or "
+                 "STUDIO_ADMIN_PASSWORD (see --help)\n");
+    return 2;
   } catch (const CLI::ParseError& e) {
-    return app.exit(e);
+    // --help exits 0; a usage error exits 2, like a bad setting.
+    return app.exit(e) == 0 ? 0 : 2;
   }
 
   if (version->parsed()) {
@@ -69,14 +114,17 @@ int main(int argc, char** argv) {
   }
 
   bool is_serve = serve->parsed();
+  bool is_admin = admin->parsed();
   studio::app::Config config;
   try {
-    config = studio::app::BuildConfig(is_serve ? Layer(serve_opts, serve_values, serve_config)
-                                               : Layer(migrate_opts, migrate_values, migrate_config));
+    config = studio::app::BuildConfig(is_serve   ? Layer(serve_opts, serve_values, serve_config)
+                                      : is_admin ? Layer(admin_opts, admin_values, admin_config)
+                                                 : Layer(migrate_opts, migrate_values, migrate_config));
   } catch (const ConfigError& e) {
     std::fprintf(stderr, "studio: %s\n", e.what());
     return 2;
   }
   studio::obs::SetLevel(studio::obs::ParseLevel(config.log_level));
+  if (is_admin) return studio::app::RunAdmin(config, admin_request);
   return is_serve ? studio::app::RunServe(config) : studio::app::RunMigrate(config);
 }

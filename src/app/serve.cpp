@@ -5,17 +5,20 @@
 #include <csignal>
 #include <fstream>
 #include <exception>
-#include <filesystem>
 #include <memory>
 #include <thread>
 
 #include "api/access.hpp"
 #include "api/debug_routes.hpp"
 #include "api/system_context.hpp"
+#include "api/v1/api_key_routes.hpp"
+#include "api/v1/audit_routes.hpp"
 #include "api/v1/auth_routes.hpp"
 #include "api/v1/policy.hpp"
 #include "api/v1/system_routes.hpp"
+#include "api/v1/workspace_routes.hpp"
 #include "app/commands.hpp"
+#include "app/database.hpp"
 #include "app/version.hpp"
 #include "auth/secrets.hpp"
 #include "identity/api_key_service.hpp"
@@ -33,23 +36,6 @@ namespace studio::app {
 namespace {
 
 int Cores() { return std::max(1, static_cast<int>(std::thread::hardware_concurrency())); }
-
-// Opens the configured database (creating the data dir for SQLite) and brings its schema up
-// to date. Shared by serve and migrate.
-std::unique_ptr<store::Db> OpenAndMigrate(const Config& c, bool report) {
-  std::string url = c.EffectiveDatabaseUrl();
-  if (store::BackendForUrl(url) == store::Backend::kSqlite) std::filesystem::create_directories(c.data_dir);
-  store::DbOptions options;
-  options.url = url;
-  options.pool_size = c.db_pool_size;
-  options.statement_timeout = c.db_statement_timeout;
-  auto db = store::OpenDb(options);
-  auto applied = store::Migrate(*db);
-  for (const auto& m : applied) {
-    if (report) obs::LogInfo("migration applied", {{"version", m.version}, {"name", m.name}});
-  }
-  return db;
-}
 
 void RegisterServerMetrics(obs::Registry& registry, http::BlockingPool& pool, api::SystemContext& ctx) {
   registry.AddCollector([&pool, &ctx](obs::MetricWriter& w) {
@@ -145,10 +131,14 @@ int RunServe(const Config& c) {
   ratelimit::ClientIpResolver client_ip(c.trusted_proxies);
   identity::AuthService auth_service(*db, limiter, auth_config);
   identity::ApiKeyService api_key_service(*db);
+  identity::WorkspaceService workspace_service(*db);
+  identity::InvitationService invitation_service(*db, auth_service);
   api::v1::ApiContext api_ctx;
   api_ctx.db = db.get();
   api_ctx.auth = &auth_service;
   api_ctx.api_keys = &api_key_service;
+  api_ctx.workspaces = &workspace_service;
+  api_ctx.invitations = &invitation_service;
   api_ctx.limiter = &limiter;
   api_ctx.client_ip = &client_ip;
   api_ctx.allowed_origins = c.cors_origins;
@@ -157,9 +147,18 @@ int RunServe(const Config& c) {
   http::Router router;
   api::v1::AddSystemRoutes(router, ctx);
   api::v1::AddAuthRoutes(router, api_ctx);
-  api::v1::CheckEveryRouteHasPolicy(router);
+  api::v1::AddApiKeyRoutes(router, api_ctx);
+  api::v1::AddAuditRoutes(router, api_ctx);
+  api::v1::AddWorkspaceRoutes(router, api_ctx);
+  try {
+    api::v1::CheckEveryRouteHasPolicy(router);
+  } catch (const std::logic_error& e) {
+    obs::LogError("cannot start", {{"error", e.what()}});
+    return 1;
+  }
   if (c.test_routes) {
     api::AddDebugRoutes(router);
+    api::AddRouteListing(router);
     obs::LogWarn("test routes enabled: /debug/* is reachable");
   }
 

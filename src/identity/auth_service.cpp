@@ -181,8 +181,8 @@ std::string AuthService::Register(std::string_view email_in, std::string_view pa
   });
 }
 
-Session AuthService::Login(std::string_view email_in, std::string_view password,
-                           const std::optional<std::string>& workspace_id, const RequestMeta& meta) {
+std::string AuthService::VerifyCredentials(std::string_view email_in, std::string_view password,
+                                           const RequestMeta& meta) {
   // Per-IP limit first, before any hashing, so a flood cannot tie up the CPU.
   ratelimit::EnforceOrThrow(limiter_.Take(config_.login_per_ip, meta.ip, std::chrono::steady_clock::now()),
                             "Too many login attempts from this address.");
@@ -216,10 +216,20 @@ Session AuthService::Login(std::string_view email_in, std::string_view password,
   }
   std::optional<std::string> new_hash;
   if (verdict == auth::VerifyResult::kMatchNeedsRehash) new_hash = auth::HashPassword(password, config_.hash_params);
-
-  return db_.WriteValue([&](store::Tx& tx) {
+  db_.Write([&](store::Tx& tx) {
     store::users::ResetFailedLogins(tx, user->id);
     if (new_hash) store::users::UpdatePasswordHash(tx, user->id, *new_hash);
+  });
+  return user->id;
+}
+
+Session AuthService::Login(std::string_view email_in, std::string_view password,
+                           const std::optional<std::string>& workspace_id, const RequestMeta& meta) {
+  std::string user_id = VerifyCredentials(email_in, password, meta);
+  std::int64_t now = Now();
+  return db_.WriteValue([&](store::Tx& tx) {
+    auto user = store::users::FindById(tx, user_id);
+    if (!user) InvalidCredentials();  // deleted in between
     auto memberships = store::workspaces::ListForUser(tx, user->id);
     const std::pair<store::WorkspaceRecord, std::string>* chosen = nullptr;
     for (const auto& m : memberships) {
@@ -366,6 +376,20 @@ Session AuthService::SwitchWorkspace(const Principal& p, std::string_view worksp
     Audit(tx, ws->id, p.user_id, "auth.switch_workspace", "success", meta, Json{{"from", p.workspace_id}}.dump());
     return Issue(tx, p.user_id, ws->id, ws->slug, *role, user->token_version, NewId("fam_"), meta, now);
   });
+}
+
+std::string AuthService::HashNewPassword(std::string_view password, const std::vector<std::string>& hints) const {
+  auth::CheckPasswordStrength(password, hints);
+  return auth::HashPassword(password, config_.hash_params);
+}
+
+Session AuthService::StartSession(store::Tx& tx, const std::string& user_id, const std::string& workspace_id,
+                                  const RequestMeta& meta) {
+  auto user = store::users::FindById(tx, user_id);
+  auto role = store::memberships::Role(tx, workspace_id, user_id);
+  auto ws = store::workspaces::FindById(tx, workspace_id);
+  if (!user || !role || !ws) throw NotFound("The workspace does not exist.");
+  return Issue(tx, user_id, workspace_id, ws->slug, *role, user->token_version, NewId("fam_"), meta, Now());
 }
 
 AccountView AuthService::Account(const Principal& p) {

@@ -108,6 +108,17 @@ class AuthService {
   Session SwitchWorkspace(const Principal& principal, std::string_view workspace_id, const RequestMeta& meta);
   AccountView Account(const Principal& principal);
 
+  /// Login's credential check alone (per-IP limit, lockout, failure counting, one 401
+  /// invalid_credentials for every failure); returns the user id. Accepting an invitation with
+  /// a password goes through it, so it is no weaker than login.
+  std::string VerifyCredentials(std::string_view email, std::string_view password, const RequestMeta& meta);
+  /// CheckPasswordStrength (400) then the configured hash. Slow: call it outside a transaction.
+  std::string HashNewPassword(std::string_view password, const std::vector<std::string>& hints) const;
+  /// A session for a member of the workspace inside the caller's transaction, so joining a
+  /// workspace and signing in to it commit together. 404 when not a member.
+  Session StartSession(store::Tx& tx, const std::string& user_id, const std::string& workspace_id,
+                       const RequestMeta& meta);
+
   static std::int64_t Now();
 
  private:

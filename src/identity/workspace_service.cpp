@@ -15,17 +15,6 @@ std::int64_t Now() { return AuthService::Now(); }
 
 [[noreturn]] void WorkspaceNotFound() { throw NotFound("The workspace does not exist."); }
 
-// The caller's role in the workspace; 404 for a non-member, exactly as for a missing workspace.
-std::string RoleOrNotFound(store::Tx& tx, std::string_view workspace_id, const Principal& caller) {
-  auto role = store::memberships::Role(tx, workspace_id, caller.user_id);
-  if (!role) WorkspaceNotFound();
-  return *role;
-}
-
-void RequireOwner(const std::string& role) {
-  if (role != "owner") throw Forbidden("Only an owner of the workspace can do this.");
-}
-
 void CheckName(std::string_view name) {
   if (name.empty() || name.size() > 100) {
     throw ValidationFailed("The workspace name is required (at most 100 characters).",
@@ -49,6 +38,28 @@ void KeepAnOwner(store::Tx& tx, std::string_view workspace_id) {
 }
 
 }  // namespace
+
+std::string RoleOrNotFound(store::Tx& tx, std::string_view workspace_id, const Principal& caller) {
+  // An API key belongs to one workspace and carries its own role; its creator's memberships
+  // say nothing about what the key may do.
+  if (caller.api_key) {
+    if (caller.workspace_id != workspace_id) WorkspaceNotFound();
+    return caller.role;
+  }
+  if (auto role = store::memberships::Role(tx, workspace_id, caller.user_id)) return *role;
+  if (caller.is_admin && store::workspaces::FindById(tx, workspace_id)) return std::string(kPlatformAdminRole);
+  WorkspaceNotFound();
+}
+
+void RequireOwner(const Principal& caller, std::string_view role) {
+  // The guard already lets a platform admin through on the admin bit alone; agree with it.
+  if (role != "owner" && !caller.is_admin) throw Forbidden("Only an owner of the workspace can do this.");
+}
+
+std::optional<std::string> ActorOf(const Principal& caller) {
+  if (caller.user_id.empty()) return std::nullopt;  // an API key issued from the CLI
+  return caller.user_id;
+}
 
 void CheckMemberRole(std::string_view role) {
   static constexpr std::array<std::string_view, 4> kRoles{"owner", "member", "agent", "service"};
@@ -104,10 +115,10 @@ WorkspaceView WorkspaceService::Rename(const Principal& caller, std::string_view
   CheckName(name);
   return db_.WriteValue([&](store::Tx& tx) {
     std::string role = RoleOrNotFound(tx, workspace_id, caller);
-    RequireOwner(role);
+    RequireOwner(caller, role);
     auto ws = store::workspaces::FindById(tx, workspace_id);
     if (!ws || !store::workspaces::Rename(tx, workspace_id, name)) WorkspaceNotFound();
-    AppendAudit(tx, ws->id, caller.user_id, "workspace.rename", "success", meta,
+    AppendAudit(tx, ws->id, ActorOf(caller), "workspace.rename", "success", meta,
                 Json{{"from", ws->name}, {"to", name}}.dump());
     ws->name = std::string(name);
     return WorkspaceView{*ws, role};
@@ -116,11 +127,11 @@ WorkspaceView WorkspaceService::Rename(const Principal& caller, std::string_view
 
 void WorkspaceService::Delete(const Principal& caller, std::string_view workspace_id, const RequestMeta& meta) {
   db_.Write([&](store::Tx& tx) {
-    RequireOwner(RoleOrNotFound(tx, workspace_id, caller));
+    RequireOwner(caller, RoleOrNotFound(tx, workspace_id, caller));
     if (!store::workspaces::Delete(tx, workspace_id)) WorkspaceNotFound();
     // The event outlives the workspace, so it carries the id in its details rather than as its
     // tenant (the audit row would otherwise dangle or be cascaded away).
-    AppendAudit(tx, std::nullopt, caller.user_id, "workspace.delete", "success", meta,
+    AppendAudit(tx, std::nullopt, ActorOf(caller), "workspace.delete", "success", meta,
                 Json{{"workspaceId", workspace_id}}.dump());
   });
 }
@@ -139,14 +150,14 @@ store::MemberRecord WorkspaceService::AddMember(const Principal& caller, std::st
   CheckMemberRole(role);
   std::int64_t now = Now();
   return db_.WriteValue([&](store::Tx& tx) {
-    RequireOwner(RoleOrNotFound(tx, workspace_id, caller));
+    RequireOwner(caller, RoleOrNotFound(tx, workspace_id, caller));
     auto user = store::users::FindByEmail(tx, email);
     if (!user || user->disabled) throw NotFound("No account has this e-mail address.", "USER_NOT_FOUND");
     if (store::memberships::Role(tx, workspace_id, user->id)) {
       throw Conflict("The user is already a member of this workspace.", "ALREADY_A_MEMBER");
     }
     store::memberships::Add(tx, workspace_id, user->id, role, now);
-    AppendAudit(tx, std::string(workspace_id), caller.user_id, "member.add", "success", meta,
+    AppendAudit(tx, std::string(workspace_id), ActorOf(caller), "member.add", "success", meta,
                 Json{{"userId", user->id}, {"role", role}}.dump());
     return FindMember(tx, workspace_id, user->id);
   });
@@ -157,13 +168,13 @@ store::MemberRecord WorkspaceService::SetRole(const Principal& caller, std::stri
                                               const RequestMeta& meta) {
   CheckMemberRole(role);
   return db_.WriteValue([&](store::Tx& tx) {
-    RequireOwner(RoleOrNotFound(tx, workspace_id, caller));
+    RequireOwner(caller, RoleOrNotFound(tx, workspace_id, caller));
     store::MemberRecord target = FindMember(tx, workspace_id, user_id);
     if (target.role == "owner" && role != "owner") KeepAnOwner(tx, workspace_id);
+    // No token needs to die: every request reads the current role from the database (the
+    // token's role claim is never trusted), so the change applies to the target's next request.
     store::memberships::SetRole(tx, workspace_id, user_id, role);
-    // Every access token of the target dies, so no token carries the old role claim.
-    store::users::BumpTokenVersion(tx, user_id);
-    AppendAudit(tx, std::string(workspace_id), caller.user_id, "member.role_change", "success", meta,
+    AppendAudit(tx, std::string(workspace_id), ActorOf(caller), "member.role_change", "success", meta,
                 Json{{"userId", user_id}, {"from", target.role}, {"to", role}}.dump());
     target.role = std::string(role);
     return target;
@@ -174,12 +185,13 @@ void WorkspaceService::RemoveMember(const Principal& caller, std::string_view wo
                                     const RequestMeta& meta) {
   db_.Write([&](store::Tx& tx) {
     std::string caller_role = RoleOrNotFound(tx, workspace_id, caller);
-    if (user_id != caller.user_id) RequireOwner(caller_role);
+    if (caller.api_key || user_id != caller.user_id) RequireOwner(caller, caller_role);
     store::MemberRecord target = FindMember(tx, workspace_id, user_id);
     if (target.role == "owner") KeepAnOwner(tx, workspace_id);
+    // Authentication checks the membership on every request, so the removed member's tokens for
+    // this workspace stop working now, while their sessions in other workspaces stay signed in.
     store::memberships::Remove(tx, workspace_id, user_id);
-    store::users::BumpTokenVersion(tx, user_id);
-    AppendAudit(tx, std::string(workspace_id), caller.user_id, "member.remove", "success", meta,
+    AppendAudit(tx, std::string(workspace_id), ActorOf(caller), "member.remove", "success", meta,
                 Json{{"userId", user_id}, {"role", target.role}}.dump());
   });
 }

@@ -4,7 +4,8 @@
 //
 // Authorization is by the caller's membership of the addressed workspace (looked up per call),
 // not by the workspace in the token. A non-member gets 404 whether or not the workspace exists,
-// so ids cannot be probed; a member whose role is too low gets 403.
+// so ids cannot be probed; a member whose role is too low gets 403. A platform admin counts as
+// an owner (the guard lets them reach any workspace); an API key acts with its own role.
 
 #include <optional>
 #include <string>
@@ -56,5 +57,17 @@ class WorkspaceService {
 
 /// ValidationFailed (field "role") unless one of owner, member, agent, service.
 void CheckMemberRole(std::string_view role);
+
+/// The role a platform admin who is not a member acts with: owner-equivalent.
+inline constexpr std::string_view kPlatformAdminRole = "admin";
+
+/// The caller's role in the workspace: an API key's own role (in its workspace only), the
+/// member's role, or kPlatformAdminRole for a platform admin who is not a member (an existing
+/// workspace only). Anyone else gets 404, exactly as for a missing workspace.
+std::string RoleOrNotFound(store::Tx& tx, std::string_view workspace_id, const Principal& caller);
+/// 403 unless the role is owner or the caller is a platform admin.
+void RequireOwner(const Principal& caller, std::string_view role);
+/// The audit actor: the caller's user id, or none for an API key issued without one.
+std::optional<std::string> ActorOf(const Principal& caller);
 
 }  // namespace studio::identity

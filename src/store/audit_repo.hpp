@@ -32,5 +32,13 @@ void Append(Tx& tx, const AuditEvent& event);
 std::vector<AuditEvent> List(Tx& tx, std::string_view workspace_id,
                              std::optional<std::pair<std::int64_t, std::string>> before, int limit);
 
+/// What GET /workspaces/{id}/audit-logs shows: the workspace's own events plus its members'
+/// account-level sign-in events (auth.login / auth.lockout, written without a workspace because
+/// a failed login does not pick one) since they joined. Newest first, keyset-paginated like
+/// List; `action` ("" = any) keeps only that action.
+std::vector<AuditEvent> ListForWorkspace(Tx& tx, std::string_view workspace_id,
+                                         std::optional<std::pair<std::int64_t, std::string>> before, int limit,
+                                         std::string_view action = {});
+
 }  // namespace audit
 }  // namespace studio::store

@@ -39,6 +39,8 @@ TEST_P(StoreTest, UsersInsertFindAndUniqueEmail) {
   }
   db().Write([](Tx& tx) { users::SetAdmin(tx, "usr_1", true); });
   EXPECT_TRUE(db().ReadValue([](Tx& tx) { return users::FindById(tx, "usr_1"); })->is_admin);
+  db().Write([](Tx& tx) { users::SetAdmin(tx, "usr_1", false); });  // `studio admin grant-admin --revoke`
+  EXPECT_FALSE(db().ReadValue([](Tx& tx) { return users::FindById(tx, "usr_1"); })->is_admin);
 }
 
 TEST_P(StoreTest, PasswordChangeBumpsTokenVersionButRehashDoesNot) {

@@ -38,7 +38,9 @@ def forge(header, payload, secret=b"", sign=True):
 
 
 class AuthFlows(unittest.TestCase):
-    env = {}
+    # Logins are limited to 10 a minute per client address; the suite logs in more often than
+    # that, so each login comes from its own (proxied) address unless a test picks one.
+    env = {"STUDIO_TRUSTED_PROXIES": "127.0.0.1"}
 
     @classmethod
     def setUpClass(cls):
@@ -50,6 +52,8 @@ class AuthFlows(unittest.TestCase):
 
     def post(self, path, body, headers=None):
         h = {"Content-Type": "application/json"}
+        if path == "/api/v1/auth/login":
+            h["X-Forwarded-For"] = "10.%d.%d.%d" % tuple(uuid.uuid4().bytes[:3])
         h.update(headers or {})
         return self.studio.request("POST", path, body=json.dumps(body).encode(), headers=h)
 
@@ -128,6 +132,18 @@ class AuthFlows(unittest.TestCase):
         self.assertEqual(r.status, 401)
         self.assertEqual(r.json()["code"], "invalid_credentials")
 
+    def test_login_flood_from_one_address_is_limited(self):
+        email, _ = self.onboard()
+        flood = {"X-Forwarded-For": "203.0.113.%d" % (uuid.uuid4().bytes[0] % 200)}
+        statuses = [self.post("/api/v1/auth/login", {"email": email, "password": "wrong wrong wrong 1"},
+                              headers=flood).status for _ in range(12)]
+        self.assertEqual(statuses[:5], [401] * 5)
+        self.assertEqual(statuses[-1], 429)
+        r = self.post("/api/v1/auth/login", {"email": email, "password": PASSWORD}, headers=flood)
+        self.assertEqual(r.status, 429)
+        self.assertIn("retry-after", r.headers)
+        self.assertEqual(r.json()["code"], "RATE_LIMITED")
+
     def test_refresh_rotates_and_reuse_revokes_the_family(self):
         _, body = self.onboard()
         first = body["refreshToken"]
@@ -193,6 +209,144 @@ class AuthFlows(unittest.TestCase):
             self.assertEqual(r.status, 401, name)
         self.assertEqual(self.me(token).status, 200)  # the real one still works
 
+    def secret(self):
+        path = os.path.join(self.studio.data_dir, "jwt.secret")
+        if os.path.exists(path):
+            with open(path, "rb") as f:
+                return f.read()
+        return self.env["JWT_SECRET"].encode()
+
+    def test_correctly_signed_but_invalid_tokens_are_rejected(self):
+        # Signed with the real secret, so only the claim and header checks stand in the way.
+        _, body = self.onboard()
+        token = body["accessToken"]
+        header, payload, _ = jwt_parts(token)
+        key = self.secret()
+        now = int(time.time())
+        self.assertEqual(self.me(forge(header, dict(payload, jti="jti_control"), key)).status, 200)
+        no_exp = dict(payload)
+        del no_exp["exp"]
+        attacks = {
+            "future nbf": forge(header, dict(payload, nbf=now + 3600), key),
+            "missing exp": forge(header, no_exp, key),
+            "expired": forge(header, dict(payload, exp=now - 60), key),
+            "refresh typ": forge(header, dict(payload, typ="refresh"), key),
+            "wrong audience": forge(header, dict(payload, aud="someone-else"), key),
+            "wrong issuer": forge(header, dict(payload, iss="evil"), key),
+            "kid": forge(dict(header, kid="k1"), payload, key),
+            "jku": forge(dict(header, jku="https://evil.example/jwks.json"), payload, key),
+            "jwk": forge(dict(header, jwk={"kty": "oct", "k": b64url(b"x" * 32)}), payload, key),
+            "alg HS256 lower": forge({"alg": "hs256", "typ": "JWT"}, payload, key),
+            "edited role": forge(header, dict(payload, role="admin"), b"wrong" * 8),
+            "other workspace": forge(header, dict(payload, wid="wks_" + "0" * 24), key),
+        }
+        for name, forged in attacks.items():
+            r = self.me(forged)
+            self.assertEqual(r.status, 401, name)
+            self.assertEqual(r.headers.get("content-type"), "application/problem+json", name)
+
+    def test_access_token_is_not_a_refresh_token(self):
+        _, body = self.onboard()
+        r = self.post("/api/v1/auth/token", {"refreshToken": body["accessToken"]})
+        self.assertEqual(r.status, 401)
+        self.assertEqual(self.post("/api/v1/auth/token", {"refreshToken": body["refreshToken"]}).status, 200)
+
+    def test_password_change_ends_other_sessions(self):
+        email, first = self.onboard()
+        second = self.post("/api/v1/auth/login", {"email": email, "password": PASSWORD}).json()
+        auth = {"Authorization": "Bearer " + first["accessToken"]}
+        wrong = self.post("/api/v1/auth/password", {"currentPassword": "not my password 99", "newPassword":
+                                                    "another long passphrase 77!"}, headers=auth)
+        self.assertEqual(wrong.status, 401)
+        weak = self.post("/api/v1/auth/password", {"currentPassword": PASSWORD, "newPassword": "password1234"},
+                         headers=auth)
+        self.assertEqual(weak.status, 400, weak.body)
+        extra = self.post("/api/v1/auth/password", {"currentPassword": PASSWORD, "newPassword": "x y z 1 2 3 4 5",
+                                                    "role": "admin"}, headers=auth)
+        self.assertEqual(extra.status, 400)
+        self.assertEqual(self.me(first["accessToken"]).status, 200)  # refusals changed nothing
+        new_password = "another long passphrase 77!"
+        r = self.post("/api/v1/auth/password", {"currentPassword": PASSWORD, "newPassword": new_password},
+                      headers=auth)
+        self.assertEqual(r.status, 200, r.body)
+        self.assertEqual(r.headers.get("cache-control"), "no-store")
+        fresh = r.json()
+        # Every earlier token, access and refresh, of either session is dead; the new one works.
+        for t in (first["accessToken"], second["accessToken"]):
+            self.assertEqual(self.me(t).status, 401)
+        for t in (first["refreshToken"], second["refreshToken"]):
+            self.assertEqual(self.post("/api/v1/auth/token", {"refreshToken": t}).status, 401)
+        self.assertEqual(self.me(fresh["accessToken"]).status, 200)
+        self.assertEqual(self.post("/api/v1/auth/login", {"email": email, "password": PASSWORD}).status, 401)
+        self.assertEqual(self.post("/api/v1/auth/login", {"email": email, "password": new_password}).status, 200)
+
+    def test_revoke_all_ends_every_session(self):
+        email, first = self.onboard()
+        second = self.post("/api/v1/auth/login", {"email": email, "password": PASSWORD}).json()
+        r = self.post("/api/v1/auth/token/revoke-all", {}, headers={"Authorization": "Bearer " + second["accessToken"]})
+        self.assertEqual(r.status, 204, r.body)
+        for s in (first, second):
+            self.assertEqual(self.me(s["accessToken"]).status, 401)
+            self.assertEqual(self.post("/api/v1/auth/token", {"refreshToken": s["refreshToken"]}).status, 401)
+        self.assertEqual(self.post("/api/v1/auth/login", {"email": email, "password": PASSWORD}).status, 200)
+
+    def test_register_then_login_needs_a_workspace(self):
+        email = "solo-%s@example.com" % uuid.uuid4().hex[:10]
+        r = self.post("/api/v1/auth/register", {"email": email, "password": PASSWORD, "name": "Solo"})
+        self.assertEqual(r.status, 201, r.body)
+        self.assertTrue(r.json()["userId"].startswith("usr_"))
+        self.assertNotIn("accessToken", r.json())
+        again = self.post("/api/v1/auth/register", {"email": email.upper(), "password": PASSWORD})
+        self.assertEqual(again.status, 409)
+        self.assertEqual(again.json()["code"], "EMAIL_TAKEN")
+        self.assertEqual(self.post("/api/v1/auth/register", {"email": "x@example.com", "password": "short"}).status, 400)
+        self.assertEqual(self.post("/api/v1/auth/register", {"email": email, "password": PASSWORD, "isAdmin": True})
+                         .status, 400)
+        r = self.post("/api/v1/auth/login", {"email": email, "password": PASSWORD})
+        self.assertEqual(r.status, 403)
+        self.assertEqual(r.json()["code"], "NO_WORKSPACE")
+
+    def test_me_lists_the_account_and_its_workspaces(self):
+        email, body = self.onboard()
+        r = self.me(body["accessToken"])
+        me = r.json()
+        self.assertEqual(me["email"], email)
+        self.assertEqual(me["workspaceId"], body["workspaceId"])
+        self.assertEqual([w["id"] for w in me["workspaces"]], [body["workspaceId"]])
+        self.assertEqual(me["workspaces"][0]["role"], "owner")
+        self.assertFalse(me["isAdmin"])
+        for secret_field in ("passwordHash", "password_hash", "tokenVersion"):
+            self.assertNotIn(secret_field, me)
+        self.assertNotIn(b"argon2", r.body)
+
+    def test_switch_workspace_needs_membership(self):
+        _, a = self.onboard()
+        _, b = self.onboard()
+        auth = {"Authorization": "Bearer " + a["accessToken"]}
+        r = self.post("/api/v1/auth/switch-workspace", {"workspaceId": b["workspaceId"]}, headers=auth)
+        self.assertEqual(r.status, 404)
+        r = self.post("/api/v1/auth/switch-workspace", {"workspaceId": a["workspaceId"]}, headers=auth)
+        self.assertEqual(r.status, 200, r.body)
+        self.assertEqual(r.json()["workspaceId"], a["workspaceId"])
+
+    def test_workspace_header_must_match_the_token(self):
+        _, a = self.onboard()
+        _, b = self.onboard()
+        r = self.studio.request("GET", "/api/v1/auth/me", headers={"Authorization": "Bearer " + a["accessToken"],
+                                                                   "X-Workspace-ID": b["workspaceId"]})
+        self.assertEqual(r.status, 403)
+        self.assertEqual(r.json()["code"], "WORKSPACE_MISMATCH")
+        r = self.studio.request("GET", "/api/v1/auth/me", headers={"Authorization": "Bearer " + a["accessToken"],
+                                                                   "X-Workspace-ID": a["workspaceId"]})
+        self.assertEqual(r.status, 200)
+
+    def test_credentials_in_the_query_string_are_refused(self):
+        _, a = self.onboard()
+        r = self.studio.request("GET", "/api/v1/auth/me?access_token=" + a["accessToken"])
+        self.assertEqual(r.status, 400)
+        self.assertEqual(r.json()["code"], "CREDENTIALS_IN_URL")
+        self.assertNotIn(a["accessToken"].encode(), r.body)
+
     def test_tokens_verify_with_an_independent_library(self):
         secret_path = os.path.join(self.studio.data_dir, "jwt.secret")
         if not os.path.exists(secret_path):
@@ -225,7 +379,7 @@ class AuthFlowsOnPostgres(AuthFlows):
             raise unittest.SkipTest("STUDIO_TEST_PG_URL is not set")
         cls.dbname = "studio_auth_" + uuid.uuid4().hex[:12]
         subprocess.run(["psql", "-q", PG_URL, "-c", "CREATE DATABASE " + cls.dbname], check=True, capture_output=True)
-        cls.env = {"DATABASE_URL": PG_URL.rsplit("/", 1)[0] + "/" + cls.dbname, "JWT_SECRET": "s" * 48}
+        cls.env = dict(AuthFlows.env, DATABASE_URL=PG_URL.rsplit("/", 1)[0] + "/" + cls.dbname, JWT_SECRET="s" * 48)
         super().setUpClass()
 
     @classmethod

@@ -110,7 +110,7 @@ void AddAuthRoutes(http::Router& router, ApiContext& ctx) {
 
   auto refresh = [&ctx](const Request& req, const Caller& caller) {
     std::optional<std::string> token;
-    if (!req.body.empty()) token = OptionalString(ObjectBody(req), "refreshToken", 128);
+    if (!req.body.empty()) token = OptionalString(ObjectBody(req), "refreshToken", 4096);
     if (!token) {
       token = CookieValue(req, kRefreshCookie);
       if (token) CheckSameOrigin(ctx, req);
@@ -124,7 +124,7 @@ void AddAuthRoutes(http::Router& router, ApiContext& ctx) {
 
   auto logout = [&ctx](const Request& req, const Caller& caller) {
     std::optional<std::string> token;
-    if (!req.body.empty()) token = OptionalString(ObjectBody(req), "refreshToken", 128);
+    if (!req.body.empty()) token = OptionalString(ObjectBody(req), "refreshToken", 4096);
     if (!token) {
       token = CookieValue(req, kRefreshCookie);
       if (token) CheckSameOrigin(ctx, req);

@@ -18,6 +18,8 @@
 #include "http/router.hpp"
 #include "identity/api_key_service.hpp"
 #include "identity/auth_service.hpp"
+#include "identity/invitation_service.hpp"
+#include "identity/workspace_service.hpp"
 #include "ratelimit/limiter.hpp"
 #include "store/db.hpp"
 
@@ -34,6 +36,8 @@ struct ApiContext {
   store::Db* db = nullptr;
   identity::AuthService* auth = nullptr;
   identity::ApiKeyService* api_keys = nullptr;
+  identity::WorkspaceService* workspaces = nullptr;
+  identity::InvitationService* invitations = nullptr;
   ratelimit::Limiter* limiter = nullptr;
   const ratelimit::ClientIpResolver* client_ip = nullptr;
   std::vector<std::string> allowed_origins;  // besides the server's own origin (CSRF check)

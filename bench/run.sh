@@ -99,10 +99,13 @@ done
 echo "studio idle RSS (embedded, after start): ${idle_rss} MB; after the load run: ${loaded_rss} MB"
 
 echo
-echo "== authenticated GET /api/v1/auth/me (JWT verify + user/membership read), same pinning"
+echo "== authenticated GET /api/v1/auth/me (guard: rate limits, JWT verify, user/membership read; workspace list), same pinning"
 port=$(free_port)
 mkdir -p "$work/data-auth"
+# One client address and one workspace send everything, so the per-IP and per-workspace limits are
+# raised out of the way; the limiter itself still runs on every request.
 STUDIO_LISTEN=127.0.0.1:$port STUDIO_DATA_DIR="$work/data-auth" STUDIO_IO_THREADS=1 STUDIO_ACCESS_LOG=false \
+  STUDIO_RATE_LIMIT_PER_IP=100000000 STUDIO_RATE_LIMIT_PER_WORKSPACE=100000000 \
   STUDIO_TRUSTED_PROXIES=127.0.0.1 taskset -c "$server_cpu" "$studio" serve >"$work/studio-auth.log" 2>&1 &
 pid=$!
 pids+=("$pid")

@@ -59,8 +59,11 @@ void AddRouteListing(http::Router& router) {
         std::uint32_t bit = name == "anonymous" ? v1::kAnonymous : v1::RoleBitOf(name);
         if (p && (p->roles & bit) != 0) roles.push_back(name);
       }
-      out.push_back(Json{{"method", r->method}, {"pattern", r->pattern}, {"hasPolicy", p != nullptr},
-                         {"roles", std::move(roles)}, {"apiKeys", p && p->api_keys}});
+      out.push_back(Json{{"method", r->method},
+                         {"pattern", r->pattern},
+                         {"hasPolicy", p != nullptr},
+                         {"roles", std::move(roles)},
+                         {"apiKeys", p && p->api_keys}});
     }
     return http::Response::MakeJson(200, out);
   });

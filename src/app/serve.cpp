@@ -3,8 +3,8 @@
 #include <unistd.h>
 
 #include <csignal>
-#include <fstream>
 #include <exception>
+#include <fstream>
 #include <memory>
 #include <thread>
 
@@ -21,14 +21,14 @@
 #include "app/database.hpp"
 #include "app/version.hpp"
 #include "auth/secrets.hpp"
-#include "identity/api_key_service.hpp"
-#include "identity/auth_service.hpp"
-#include "ratelimit/limiter.hpp"
 #include "http/blocking_pool.hpp"
 #include "http/server.hpp"
+#include "identity/api_key_service.hpp"
+#include "identity/auth_service.hpp"
 #include "obs/log.hpp"
 #include "obs/metrics.hpp"
 #include "obs/process_metrics.hpp"
+#include "ratelimit/limiter.hpp"
 #include "store/db.hpp"
 #include "store/migrate.hpp"
 

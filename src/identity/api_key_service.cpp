@@ -32,7 +32,8 @@ bool ValidScope(std::string_view s) {
 
 void CheckApiKeyInput(const NewApiKeyInput& in) {
   if (in.name.empty() || in.name.size() > 100) {
-    throw ValidationFailed("The key name is required (at most 100 characters).", {{"name", "must be 1 to 100 characters"}});
+    throw ValidationFailed("The key name is required (at most 100 characters).",
+                           {{"name", "must be 1 to 100 characters"}});
   }
   CheckMemberRole(in.role);
   if (in.scopes.size() > 32) throw ValidationFailed("At most 32 scopes.", {{"scopes", "at most 32"}});

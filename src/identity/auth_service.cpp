@@ -63,7 +63,8 @@ std::string SlugFromName(std::string_view name) {
 
 void CheckSlug(std::string_view slug) {
   bool ok = slug.size() >= 3 && slug.size() <= 48 && slug.front() != '-' && slug.back() != '-' &&
-            std::all_of(slug.begin(), slug.end(), [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-'; });
+            std::all_of(slug.begin(), slug.end(),
+                        [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-'; });
   if (!ok) {
     throw ValidationFailed("The workspace slug is not valid.",
                            {{"workspaceSlug", "3 to 48 lower-case letters, digits or '-', not at either end"}});
@@ -71,15 +72,17 @@ void CheckSlug(std::string_view slug) {
 }
 
 AuthService::AuthService(store::Db& db, ratelimit::Limiter& limiter, AuthConfig config)
-    : db_(db), limiter_(limiter), config_(std::move(config)), signer_(config_.jwt_secret, config_.issuer, config_.audience) {}
+    : db_(db),
+      limiter_(limiter),
+      config_(std::move(config)),
+      signer_(config_.jwt_secret, config_.issuer, config_.audience) {}
 
 std::int64_t AuthService::Now() {
   return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
 
-void AppendAudit(store::Tx& tx, const std::optional<std::string>& workspace_id,
-                 const std::optional<std::string>& actor, std::string_view action, std::string_view outcome,
-                 const RequestMeta& meta, std::string details) {
+void AppendAudit(store::Tx& tx, const std::optional<std::string>& workspace_id, const std::optional<std::string>& actor,
+                 std::string_view action, std::string_view outcome, const RequestMeta& meta, std::string details) {
   store::AuditEvent e;
   e.id = NewId("aud_");
   e.workspace_id = workspace_id;
@@ -122,10 +125,16 @@ Session AuthService::Issue(store::Tx& tx, const std::string& user_id, const std:
 
   s.refresh_token = auth::NewRefreshToken();
   s.refresh_expires_at = now + config_.refresh_ttl_seconds;
-  store::refresh_tokens::Insert(tx, store::RefreshTokenRecord{NewId("rtk_"), auth::HashSecret(s.refresh_token),
-                                                              family_id, user_id, workspace_id,
+  store::refresh_tokens::Insert(tx, store::RefreshTokenRecord{NewId("rtk_"),
+                                                              auth::HashSecret(s.refresh_token),
+                                                              family_id,
+                                                              user_id,
+                                                              workspace_id,
                                                               auth::UserAgentHash(meta.user_agent),
-                                                              s.refresh_expires_at, {}, {}, now});
+                                                              s.refresh_expires_at,
+                                                              {},
+                                                              {},
+                                                              now});
   return s;
 }
 
@@ -145,7 +154,8 @@ Session AuthService::Onboard(const OnboardingInput& in, const RequestMeta& meta)
 
   std::int64_t now = Now();
   return db_.WriteValue([&](store::Tx& tx) {
-    if (store::users::FindByEmail(tx, email)) throw Conflict("An account with this e-mail already exists.", "EMAIL_TAKEN");
+    if (store::users::FindByEmail(tx, email))
+      throw Conflict("An account with this e-mail already exists.", "EMAIL_TAKEN");
     if (store::workspaces::FindBySlug(tx, slug)) throw Conflict("This workspace slug is taken.", "SLUG_TAKEN");
     store::UserRecord user;
     user.id = NewId("usr_");
@@ -169,7 +179,8 @@ std::string AuthService::Register(std::string_view email_in, std::string_view pa
   auth::CheckPasswordStrength(password, hints);
   std::string hash = auth::HashPassword(password, config_.hash_params);
   return db_.WriteValue([&](store::Tx& tx) {
-    if (store::users::FindByEmail(tx, email)) throw Conflict("An account with this e-mail already exists.", "EMAIL_TAKEN");
+    if (store::users::FindByEmail(tx, email))
+      throw Conflict("An account with this e-mail already exists.", "EMAIL_TAKEN");
     store::UserRecord user;
     user.id = NewId("usr_");
     user.email = email;
@@ -240,12 +251,11 @@ Session AuthService::Login(std::string_view email_in, std::string_view password,
     }
     if (!chosen) {
       if (workspace_id) throw Forbidden("You are not a member of that workspace.", "NOT_A_MEMBER");
-      throw Forbidden("This account does not belong to any workspace yet; accept an invitation first.",
-                      "NO_WORKSPACE");
+      throw Forbidden("This account does not belong to any workspace yet; accept an invitation first.", "NO_WORKSPACE");
     }
     Audit(tx, chosen->first.id, user->id, "auth.login", "success", meta);
-    return Issue(tx, user->id, chosen->first.id, chosen->first.slug, chosen->second, user->token_version,
-                 NewId("fam_"), meta, now);
+    return Issue(tx, user->id, chosen->first.id, chosen->first.slug, chosen->second, user->token_version, NewId("fam_"),
+                 meta, now);
   });
 }
 
@@ -318,6 +328,8 @@ Principal AuthService::Authenticate(std::string_view bearer_token) {
     p.role = *role;
     p.is_admin = user->is_admin;
     p.token_id = claims.jti;
+    p.email = user->email;
+    p.name = user->name;
     return p;
   });
 }
@@ -357,7 +369,8 @@ Session AuthService::ChangePassword(const Principal& p, std::string_view current
     auto fresh = store::users::FindById(tx, p.user_id);
     auto role = store::memberships::Role(tx, p.workspace_id, p.user_id);
     auto ws = store::workspaces::FindById(tx, p.workspace_id);
-    if (!fresh || !role || !ws) throw Unauthorized("The access token has been revoked; sign in again.", "INVALID_TOKEN");
+    if (!fresh || !role || !ws)
+      throw Unauthorized("The access token has been revoked; sign in again.", "INVALID_TOKEN");
     Audit(tx, p.workspace_id, p.user_id, "auth.password_change", "success", meta);
     return Issue(tx, p.user_id, ws->id, ws->slug, *role, fresh->token_version, NewId("fam_"), meta, now);
   });
@@ -393,10 +406,9 @@ Session AuthService::StartSession(store::Tx& tx, const std::string& user_id, con
 }
 
 AccountView AuthService::Account(const Principal& p) {
+  if (p.api_key) throw Forbidden("API keys have no account.", "API_KEY_NOT_ALLOWED");
   return db_.ReadValue([&](store::Tx& tx) {
-    auto user = store::users::FindById(tx, p.user_id);
-    if (!user) throw Unauthorized("The access token has been revoked; sign in again.", "INVALID_TOKEN");
-    return AccountView{p, user->email, user->name, store::workspaces::ListForUser(tx, p.user_id)};
+    return AccountView{p, p.email, p.name, store::workspaces::ListForUser(tx, p.user_id)};
   });
 }
 

@@ -56,9 +56,12 @@ struct Principal {
   std::string workspace_id;
   std::string role;
   bool is_admin = false;
-  std::string token_id;                 // the JWT's jti, or the API key's id
-  bool api_key = false;                 // authenticated by an API key rather than a session
-  std::vector<std::string> scopes;      // an API key's scopes (empty = everything its role allows)
+  std::string token_id;             // the JWT's jti, or the API key's id
+  bool api_key = false;             // authenticated by an API key rather than a session
+  std::vector<std::string> scopes;  // an API key's scopes (empty = everything its role allows)
+  // A session's account, read with the token check anyway, so GET /auth/me needs one query less.
+  std::string email;
+  std::optional<std::string> name;
 };
 
 /// The caller's account and workspaces, for GET /auth/me.

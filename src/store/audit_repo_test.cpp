@@ -86,6 +86,7 @@ TEST_P(StoreTest, WorkspaceAuditLogIncludesMembersSignInsSinceJoining) {
   });
   auto ids = [](const std::vector<AuditEvent>& events) {
     std::vector<std::string> out;
+    out.reserve(events.size());
     for (const auto& e : events) out.push_back(e.id);
     return out;
   };
@@ -103,7 +104,8 @@ TEST_P(StoreTest, WorkspaceAuditLogIncludesMembersSignInsSinceJoining) {
   }
   EXPECT_EQ(walked, ids(all));
 
-  auto logins = db().ReadValue([](Tx& tx) { return audit::ListForWorkspace(tx, "wks_1", std::nullopt, 50, "auth.login"); });
+  auto logins =
+      db().ReadValue([](Tx& tx) { return audit::ListForWorkspace(tx, "wks_1", std::nullopt, 50, "auth.login"); });
   EXPECT_EQ(ids(logins), (std::vector<std::string>{"aud_02", "aud_01"}));
   auto other = db().ReadValue([](Tx& tx) { return audit::ListForWorkspace(tx, "wks_2", std::nullopt, 50); });
   EXPECT_EQ(ids(other), (std::vector<std::string>{"aud_07", "aud_04"}));

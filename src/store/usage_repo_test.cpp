@@ -78,7 +78,7 @@ void Seed(Tx& tx) {
     e.created_at_ms = at_seconds * 1000;
     audit::Append(tx, e);
   };
-  append("aud_1", "wks_a", kPeriodStart);      // the first millisecond of the period counts
+  append("aud_1", "wks_a", kPeriodStart);  // the first millisecond of the period counts
   append("aud_2", "wks_a", kPeriodStart + 9);
   append("aud_3", "wks_a", kPeriodStart - 1);  // before the period
   append("aud_4", "wks_b", kPeriodStart + 9);

@@ -44,9 +44,11 @@ std::vector<std::string> Scopes(const Json& body) {
   std::vector<std::string> out;
   auto it = body.find("scopes");
   if (it == body.end() || it->is_null()) return out;
-  if (!it->is_array()) throw ValidationFailed("'scopes' must be an array of strings.", {{"scopes", "must be an array"}});
+  if (!it->is_array())
+    throw ValidationFailed("'scopes' must be an array of strings.", {{"scopes", "must be an array"}});
   for (const auto& s : *it) {
-    if (!s.is_string()) throw ValidationFailed("'scopes' must be an array of strings.", {{"scopes", "must be strings"}});
+    if (!s.is_string())
+      throw ValidationFailed("'scopes' must be an array of strings.", {{"scopes", "must be strings"}});
     out.push_back(s.get<std::string>());
   }
   return out;
@@ -89,8 +91,7 @@ void AddApiKeyRoutes(http::Router& router, ApiContext& ctx) {
 
   AddGuarded(router, ctx, "DELETE", "/api/v1/workspaces/{id}/api-keys/{keyId}",
              [&ctx](Request& req, const Caller& caller) {
-               ctx.api_keys->Revoke(req.Param("id"), req.Param("keyId"), identity::ActorOf(caller.Get()),
-                                    caller.meta);
+               ctx.api_keys->Revoke(req.Param("id"), req.Param("keyId"), identity::ActorOf(caller.Get()), caller.meta);
                return Response::NoContent();
              });
 }

@@ -4,6 +4,7 @@
 #include <ctime>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 
 #include "api/v1/iso_time.hpp"
@@ -47,13 +48,15 @@ std::string EncodeCursor(const store::AuditEvent& e) {
 std::optional<Cursor> CursorOf(const Request& req) {
   auto text = req.Query("cursor");
   if (!text) return std::nullopt;
-  auto decoded = text->size() <= 200 ? auth::Base64UrlDecode(*text) : std::nullopt;
-  auto colon = decoded ? decoded->find(':') : std::string::npos;
-  std::int64_t ms = 0;
-  if (colon != std::string::npos) {
-    auto [end, ec] = std::from_chars(decoded->data(), decoded->data() + colon, ms);
-    if (ec == std::errc() && end == decoded->data() + colon && ms >= 0 && colon + 1 < decoded->size()) {
-      return Cursor{ms, decoded->substr(colon + 1)};
+  std::optional<std::string> decoded;
+  if (text->size() <= 200) decoded = auth::Base64UrlDecode(*text);
+  std::string_view plain = decoded ? std::string_view(*decoded) : std::string_view();
+  auto colon = plain.find(':');
+  if (colon != std::string_view::npos && colon + 1 < plain.size()) {
+    std::int64_t ms = -1;
+    auto [end, ec] = std::from_chars(plain.data(), plain.data() + colon, ms);
+    if (ec == std::errc() && end == plain.data() + colon && ms >= 0) {
+      return Cursor{ms, std::string(plain.substr(colon + 1))};
     }
   }
   BadQuery("cursor", "'cursor' is not valid; pass the nextCursor of the previous page.");
@@ -136,10 +139,12 @@ void AddAuditRoutes(http::Router& router, ApiContext& ctx) {
     Json body{{"workspaceId", workspace_id},
               {"plan", plan},
               {"period", Json{{"start", IsoUtc(period.first)}, {"end", IsoUtc(period.second)}}},
-              {"members", Json{{"total", u.MembersTotal()},
-                               {"byRole", Json{{"owner", u.owners}, {"member", u.members}, {"agent", u.agents},
-                                               {"service", u.services}}}}},
-              {"apiKeys", Json{{"active", u.api_keys_active}, {"revoked", u.api_keys_revoked},
+              {"members",
+               Json{{"total", u.MembersTotal()},
+                    {"byRole",
+                     Json{{"owner", u.owners}, {"member", u.members}, {"agent", u.agents}, {"service", u.services}}}}},
+              {"apiKeys", Json{{"active", u.api_keys_active},
+                               {"revoked", u.api_keys_revoked},
                                {"usedThisPeriod", u.api_keys_used_in_period}}},
               {"invitations", Json{{"pending", u.invitations_pending}}},
               {"auditEvents", Json{{"thisPeriod", u.audit_events_in_period}}},

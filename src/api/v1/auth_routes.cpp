@@ -64,7 +64,8 @@ Response SessionResponse(const Request& req, int status, const identity::Session
     body["refreshExpiresAt"] = s.refresh_expires_at;
   }
   Response res = Response::MakeJson(status, body);
-  res.headers.emplace_back("Set-Cookie", SetRefreshCookie(s.refresh_token, s.refresh_expires_at - identity::AuthService::Now()));
+  res.headers.emplace_back("Set-Cookie",
+                           SetRefreshCookie(s.refresh_token, s.refresh_expires_at - identity::AuthService::Now()));
   res.headers.emplace_back("Cache-Control", "no-store");
   return res;
 }

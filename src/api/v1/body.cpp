@@ -14,14 +14,16 @@ std::string RequiredString(const Json& body, const char* field, std::size_t max)
     throw ValidationFailed(std::string("The field '") + field + "' is required.", {{field, "is required"}});
   }
   const auto& s = it->get_ref<const std::string&>();
-  if (s.size() > max) throw ValidationFailed(std::string("The field '") + field + "' is too long.", {{field, "too long"}});
+  if (s.size() > max)
+    throw ValidationFailed(std::string("The field '") + field + "' is too long.", {{field, "too long"}});
   return s;
 }
 
 std::optional<std::string> OptionalString(const Json& body, const char* field, std::size_t max) {
   auto it = body.find(field);
   if (it == body.end() || it->is_null()) return std::nullopt;
-  if (!it->is_string()) throw ValidationFailed(std::string("The field '") + field + "' must be a string.", {{field, "must be a string"}});
+  if (!it->is_string())
+    throw ValidationFailed(std::string("The field '") + field + "' must be a string.", {{field, "must be a string"}});
   if (it->get_ref<const std::string&>().size() > max) {
     throw ValidationFailed(std::string("The field '") + field + "' is too long.", {{field, "too long"}});
   }
@@ -44,7 +46,8 @@ void RejectUnknownFields(const Json& body, std::initializer_list<std::string_vie
     errors.push_back({key, "cannot be set"});
     names += (names.empty() ? "" : ", ") + key;
   }
-  if (!errors.empty()) throw BadRequest("These fields cannot be set: " + names + ".", std::move(errors), "UNKNOWN_FIELDS");
+  if (!errors.empty())
+    throw BadRequest("These fields cannot be set: " + names + ".", std::move(errors), "UNKNOWN_FIELDS");
 }
 
 }  // namespace studio::api::v1

@@ -50,10 +50,9 @@ void Take(ApiContext& ctx, const ratelimit::Limit& limit, const std::string& key
 [[noreturn]] void Deny(ApiContext& ctx, const identity::Principal& p, const Request& req, std::uint32_t needed,
                        const identity::RequestMeta& meta) {
   ctx.db->Write([&](store::Tx& tx) {
-    identity::AppendAudit(tx, p.workspace_id, p.user_id.empty() ? std::nullopt : std::optional(p.user_id),
-                          "authz.denied", "denied", meta,
-                          Json{{"method", req.method}, {"route", req.route}, {"role", p.role},
-                               {"apiKey", p.api_key}}.dump());
+    identity::AppendAudit(
+        tx, p.workspace_id, p.user_id.empty() ? std::nullopt : std::optional(p.user_id), "authz.denied", "denied", meta,
+        Json{{"method", req.method}, {"route", req.route}, {"role", p.role}, {"apiKey", p.api_key}}.dump());
   });
   throw Forbidden("This needs one of these roles: " + RoleNames(needed) + ".");
 }
@@ -81,8 +80,8 @@ std::optional<identity::Principal> Authenticate(ApiContext& ctx, const Request& 
   }
 }
 
-void AddGuarded(http::Router& router, ApiContext& ctx, std::string method, std::string pattern,
-                GuardedHandler handler, http::RouteOptions options) {
+void AddGuarded(http::Router& router, ApiContext& ctx, std::string method, std::string pattern, GuardedHandler handler,
+                http::RouteOptions options) {
   const RoutePolicy* policy = FindPolicy(method, pattern);
   if (!policy) throw std::logic_error("route " + method + " " + pattern + " has no row in the access policy");
   bool workspace_path = pattern.rfind(kWorkspacePath, 0) == 0;

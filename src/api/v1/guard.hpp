@@ -57,8 +57,8 @@ using GuardedHandler = std::function<http::Response(http::Request&, const Caller
 
 /// Registers a route behind the guard. Throws std::logic_error when the policy table has no row
 /// for method + pattern.
-void AddGuarded(http::Router& router, ApiContext& ctx, std::string method, std::string pattern,
-                GuardedHandler handler, http::RouteOptions options = {});
+void AddGuarded(http::Router& router, ApiContext& ctx, std::string method, std::string pattern, GuardedHandler handler,
+                http::RouteOptions options = {});
 
 /// The credentials of a request: `X-API-Key: sk_…`, `Authorization: Bearer sk_…` (API key) or
 /// `Authorization: Bearer <JWT>` (session). nullopt when there are none; 401 when they are bad.

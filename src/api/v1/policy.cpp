@@ -82,8 +82,12 @@ std::uint32_t RoleBitOf(std::string_view role) {
 
 std::string RoleNames(std::uint32_t mask) {
   static constexpr std::array<std::pair<std::uint32_t, std::string_view>, 6> kNames{{
-      {kAnonymous, "anonymous"}, {kAdmin, "admin"}, {kOwner, "owner"},
-      {kMember, "member"}, {kAgent, "agent"}, {kService, "service"},
+      {kAnonymous, "anonymous"},
+      {kAdmin, "admin"},
+      {kOwner, "owner"},
+      {kMember, "member"},
+      {kAgent, "agent"},
+      {kService, "service"},
   }};
   std::string out;
   for (const auto& [bit, name] : kNames) {

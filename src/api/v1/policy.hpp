@@ -26,9 +26,9 @@ inline constexpr std::uint32_t kSignedIn = kAdmin | kOwner | kMember | kAgent | 
 struct RoutePolicy {
   std::string_view method;
   std::string_view pattern;
-  std::uint32_t roles;        // RoleBit mask of who may call it
-  bool api_keys;              // an API key may call it (sessions always may, role permitting)
-  std::uint32_t per_minute;   // per-endpoint limit per workspace (per IP when anonymous); 0 = none
+  std::uint32_t roles;       // RoleBit mask of who may call it
+  bool api_keys;             // an API key may call it (sessions always may, role permitting)
+  std::uint32_t per_minute;  // per-endpoint limit per workspace (per IP when anonymous); 0 = none
 };
 
 /// Every row of the matrix.

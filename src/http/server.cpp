@@ -109,7 +109,8 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
   tcp::acceptor acceptor;
   asio::steady_timer deadline;
   asio::executor_work_guard<asio::io_context::executor_type> work;
-  std::optional<asio::signal_set> signals;
+  std::optional<asio::signal_set> signals;  // on its own strand, with signals_closed
+  bool signals_closed = false;              // touched only on the signal set's strand
   std::function<void(int)> on_signal;
   std::atomic<bool> draining{false};
   std::atomic<std::size_t> connections{0};
@@ -185,7 +186,14 @@ std::vector<std::shared_ptr<Session>> Server::Impl::LiveSessions() {
 void Server::Impl::FinishIfDrained() {
   if (connections.load() != 0 || finished.exchange(true)) return;
   deadline.cancel();
-  if (signals) signals->cancel();
+  // Through the signal set's strand: a signal handler running right now on another io thread
+  // would otherwise re-arm after this cancel, and that wait would keep run() from ever returning.
+  if (signals) {
+    asio::post(signals->get_executor(), [self = shared_from_this()] {
+      self->signals_closed = true;
+      self->signals->cancel();
+    });
+  }
   work.reset();
 }
 
@@ -697,15 +705,16 @@ bool Server::draining() const { return impl_->draining.load(); }
 std::size_t Server::connections() const { return impl_->connections.load(); }
 
 void Server::OnSignals(std::vector<int> signals, std::function<void(int)> fn) {
-  impl_->signals.emplace(impl_->ioc);
+  impl_->signals.emplace(asio::make_strand(impl_->ioc));
   for (int s : signals) impl_->signals->add(s);
   impl_->on_signal = std::move(fn);
   impl_->ArmSignals();
 }
 
 void Server::Impl::ArmSignals() {
+  if (signals_closed) return;
   signals->async_wait([self = shared_from_this()](beast::error_code ec, int signo) {
-    if (ec) return;
+    if (ec || self->signals_closed) return;
     self->on_signal(signo);
     self->ArmSignals();
   });

@@ -3,7 +3,9 @@ configured) on PostgreSQL: CRUD, mass assignment, roles taking effect on the nex
 last-owner rule, invitations (new account, existing account, signed-in user, single use, expiry,
 revocation), cross-workspace isolation and platform admins."""
 
+import calendar
 import json
+import time
 import os
 import re
 import sqlite3
@@ -22,6 +24,11 @@ SAFE_ID = re.compile(r"^[A-Za-z0-9_]+$")
 def unique_email(prefix="user"):
     return "%s-%s@example.com" % (prefix, uuid.uuid4().hex[:10])
 
+
+
+def iso_seconds(text):
+    """Unix seconds of an ISO-8601 UTC timestamp as the API writes it ("2026-01-31T12:00:00Z")."""
+    return calendar.timegm(time.strptime(text, "%Y-%m-%dT%H:%M:%SZ"))
 
 class WorkspaceFlows(unittest.TestCase):
     env = {}
@@ -261,7 +268,8 @@ class WorkspaceFlows(unittest.TestCase):
         self.assertEqual(set(inv), {"id", "workspaceId", "email", "role", "invitedBy", "expiresAt", "createdAt",
                                     "token"})
         self.assertEqual((inv["email"], inv["role"], inv["invitedBy"]), (email.lower(), "member", owner["userId"]))
-        self.assertGreater(inv["expiresAt"] - inv["createdAt"], 6 * 24 * 3600)
+        lifetime = iso_seconds(inv["expiresAt"]) - iso_seconds(inv["createdAt"])
+        self.assertGreater(lifetime, 6 * 24 * 3600)
         self.assertGreaterEqual(len(inv["token"]), 43)
         listed = self.pending(token, wid)
         self.assertEqual([i["id"] for i in listed], [inv["id"]])

@@ -4,6 +4,7 @@
 #include <string>
 
 #include "api/v1/body.hpp"
+#include "api/v1/iso_time.hpp"
 #include "core/error.hpp"
 #include "core/json.hpp"
 #include "identity/invitation_service.hpp"
@@ -16,13 +17,19 @@ using http::Request;
 using http::Response;
 
 Json WorkspaceJson(const identity::WorkspaceView& v) {
-  return Json{{"id", v.workspace.id}, {"name", v.workspace.name}, {"slug", v.workspace.slug},
-              {"plan", v.workspace.plan}, {"role", v.role}};
+  return Json{{"id", v.workspace.id},
+              {"name", v.workspace.name},
+              {"slug", v.workspace.slug},
+              {"plan", v.workspace.plan},
+              {"role", v.role}};
 }
 
 Json MemberJson(const store::MemberRecord& m) {
-  return Json{{"userId", m.user_id}, {"email", m.email}, {"name", m.name ? Json(*m.name) : Json(nullptr)},
-              {"role", m.role}, {"joinedAt", m.joined_at}};
+  return Json{{"userId", m.user_id},
+              {"email", m.email},
+              {"name", m.name ? Json(*m.name) : Json(nullptr)},
+              {"role", m.role},
+              {"joinedAt", IsoUtc(m.joined_at)}};
 }
 
 // Deliberately field by field: the record also holds the token hash, which must never leave.
@@ -32,8 +39,8 @@ Json InvitationJson(const store::InvitationRecord& i) {
               {"email", i.email},
               {"role", i.role},
               {"invitedBy", i.invited_by ? Json(*i.invited_by) : Json(nullptr)},
-              {"expiresAt", i.expires_at},
-              {"createdAt", i.created_at}};
+              {"expiresAt", IsoUtc(i.expires_at)},
+              {"createdAt", IsoUtc(i.created_at)}};
 }
 
 Response NoStore(Response res) {
@@ -95,15 +102,14 @@ void AddMemberRoutes(http::Router& router, ApiContext& ctx) {
     return Response::MakeJson(200, Json{{"members", std::move(list)}});
   });
 
-  AddGuarded(router, ctx, "PATCH", "/api/v1/workspaces/{id}/members/{userId}",
-             [&ctx](Request& req, const Caller& caller) {
-               Json body = ObjectBody(req);
-               RejectUnknownFields(body, {"role"});
-               std::string role = RequiredString(body, "role", 32);
-               return Response::MakeJson(200, MemberJson(ctx.workspaces->SetRole(caller.Get(), req.Param("id"),
-                                                                                  req.Param("userId"), role,
-                                                                                  caller.meta)));
-             });
+  AddGuarded(
+      router, ctx, "PATCH", "/api/v1/workspaces/{id}/members/{userId}", [&ctx](Request& req, const Caller& caller) {
+        Json body = ObjectBody(req);
+        RejectUnknownFields(body, {"role"});
+        std::string role = RequiredString(body, "role", 32);
+        return Response::MakeJson(200, MemberJson(ctx.workspaces->SetRole(caller.Get(), req.Param("id"),
+                                                                          req.Param("userId"), role, caller.meta)));
+      });
 
   AddGuarded(router, ctx, "DELETE", "/api/v1/workspaces/{id}/members/{userId}",
              [&ctx](Request& req, const Caller& caller) {

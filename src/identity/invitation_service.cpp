@@ -34,20 +34,26 @@ InvitationService::InvitationService(store::Db& db, AuthService& auth, std::int6
     : db_(db), auth_(auth), ttl_seconds_(ttl_seconds) {}
 
 IssuedInvitation InvitationService::Create(const Principal& caller, std::string_view workspace_id,
-                                           std::string_view email_in, std::string_view role,
-                                           const RequestMeta& meta) {
+                                           std::string_view email_in, std::string_view role, const RequestMeta& meta) {
   std::string email = NormalizeEmail(email_in);
   CheckMemberRole(role);
   std::int64_t now = AuthService::Now();
   IssuedInvitation out;
   out.token = auth::NewRefreshToken();  // 256 random bits
-  out.record = store::InvitationRecord{NewId("inv_"), std::string(workspace_id), email, std::string(role),
-                                       auth::HashSecret(out.token), ActorOf(caller), now + ttl_seconds_,
-                                       std::nullopt, now};
+  out.record = store::InvitationRecord{NewId("inv_"),
+                                       std::string(workspace_id),
+                                       email,
+                                       std::string(role),
+                                       auth::HashSecret(out.token),
+                                       ActorOf(caller),
+                                       now + ttl_seconds_,
+                                       std::nullopt,
+                                       now};
   db_.Write([&](store::Tx& tx) {
     // Owner only, whatever the role invited: this also keeps the owner role in owners' hands.
     RequireOwner(caller, RoleOrNotFound(tx, workspace_id, caller));
-    if (auto user = store::users::FindByEmail(tx, email); user && store::memberships::Role(tx, workspace_id, user->id)) {
+    if (auto user = store::users::FindByEmail(tx, email);
+        user && store::memberships::Role(tx, workspace_id, user->id)) {
       AlreadyAMember();
     }
     store::invitations::Insert(tx, out.record);
@@ -58,7 +64,7 @@ IssuedInvitation InvitationService::Create(const Principal& caller, std::string_
 }
 
 std::vector<store::InvitationRecord> InvitationService::ListPending(const Principal& caller,
-                                                                     std::string_view workspace_id) {
+                                                                    std::string_view workspace_id) {
   std::int64_t now = AuthService::Now();
   return db_.ReadValue([&](store::Tx& tx) {
     RequireOwner(caller, RoleOrNotFound(tx, workspace_id, caller));
@@ -108,7 +114,8 @@ Session InvitationService::AcceptWithPassword(std::string_view token, std::strin
   // A bad token is refused before any password work, and the slow hashing happens outside the
   // write transaction; the token is then checked again inside it.
   store::InvitationRecord invitation = db_.ReadValue([&](store::Tx& tx) { return UsableOrNotFound(tx, token, now); });
-  bool exists = db_.ReadValue([&](store::Tx& tx) { return store::users::FindByEmail(tx, invitation.email).has_value(); });
+  bool exists =
+      db_.ReadValue([&](store::Tx& tx) { return store::users::FindByEmail(tx, invitation.email).has_value(); });
   std::optional<store::UserRecord> new_user;
   std::string user_id;
   if (exists) {

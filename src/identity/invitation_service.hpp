@@ -44,15 +44,15 @@ class InvitationService {
   /// Without a session: creates the account when no account has the invited e-mail (400 for a
   /// weak password), otherwise checks the password exactly like login (401 invalid_credentials).
   /// Returns a session for the workspace.
-  Session AcceptWithPassword(std::string_view token, std::string_view password,
-                             const std::optional<std::string>& name, const RequestMeta& meta);
+  Session AcceptWithPassword(std::string_view token, std::string_view password, const std::optional<std::string>& name,
+                             const RequestMeta& meta);
   // Both accept paths: 404 INVITATION_NOT_FOUND for an unknown, expired or used token (one
   // answer for all), 409 ALREADY_A_MEMBER. An invitation is accepted at most once, however
   // many requests race for it.
 
  private:
-  Session Join(store::Tx& tx, const store::InvitationRecord& invitation, const std::string& user_id,
-               std::int64_t now, const RequestMeta& meta);
+  Session Join(store::Tx& tx, const store::InvitationRecord& invitation, const std::string& user_id, std::int64_t now,
+               const RequestMeta& meta);
 
   store::Db& db_;
   AuthService& auth_;

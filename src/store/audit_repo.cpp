@@ -5,9 +5,10 @@
 namespace studio::store::audit {
 namespace {
 
-constexpr Query kAppend{"audit.append",
-                        "INSERT INTO audit_log (id, workspace_id, actor_id, action, outcome, ip, user_agent, request_id, "
-                        "details, created_at_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"};
+constexpr Query kAppend{
+    "audit.append",
+    "INSERT INTO audit_log (id, workspace_id, actor_id, action, outcome, ip, user_agent, request_id, "
+    "details, created_at_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"};
 constexpr Query kFirstPage{"audit.list",
                            "SELECT id, workspace_id, actor_id, action, outcome, ip, user_agent, request_id, details, "
                            "created_at_ms FROM audit_log WHERE workspace_id = $1 "

@@ -94,7 +94,9 @@ TEST_P(StoreTest, WorkspacesAndMemberships) {
     memberships::Add(tx, "wks_1", "usr_b", "member", 200);
     memberships::Add(tx, "wks_2", "usr_a", "member", 300);
   });
-  EXPECT_THROW(db().Write([](Tx& tx) { workspaces::Insert(tx, {"wks_3", "Dup", "acme", "free"}); }),
+  EXPECT_THROW(db().Write([](Tx& tx) {
+    workspaces::Insert(tx, {"wks_3", "Dup", "acme", "free"});
+  }),
                ConstraintViolation);
   EXPECT_THROW(db().Write([](Tx& tx) { memberships::Add(tx, "wks_1", "usr_a", "member", 1); }), ConstraintViolation);
   try {

@@ -28,8 +28,8 @@ void Seed(Db& db) {
 }
 
 InvitationRecord Invitation(const std::string& id, const std::string& workspace, std::int64_t expires_at) {
-  return InvitationRecord{id, workspace, id + "@example.com", "member", "hash_" + id, std::string("usr_a"),
-                          expires_at, std::nullopt, kNow};
+  return InvitationRecord{
+      id, workspace, id + "@example.com", "member", "hash_" + id, std::string("usr_a"), expires_at, std::nullopt, kNow};
 }
 
 TEST_P(StoreTest, InvitationsInsertFindAndListPending) {
@@ -53,10 +53,10 @@ TEST_P(StoreTest, InvitationsInsertFindAndListPending) {
   EXPECT_EQ(pending[0].id, "inv_1");
   // A token hash is unique.
   EXPECT_THROW(db().Write([](Tx& tx) {
-                 auto dup = Invitation("inv_2", "wks_2", kNow + 3600);
-                 dup.token_hash = "hash_inv_1";
-                 invitations::Insert(tx, dup);
-               }),
+    auto dup = Invitation("inv_2", "wks_2", kNow + 3600);
+    dup.token_hash = "hash_inv_1";
+    invitations::Insert(tx, dup);
+  }),
                ConstraintViolation);
 }
 

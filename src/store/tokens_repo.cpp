@@ -3,7 +3,6 @@
 namespace studio::store {
 namespace {
 
-
 constexpr Query kInsertToken{"refresh_tokens.insert",
                              "INSERT INTO refresh_tokens (id, token_hash, family_id, user_id, workspace_id, "
                              "user_agent_hash, expires_at, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"};
@@ -12,9 +11,10 @@ constexpr Query kConsume{"refresh_tokens.consume",
                          "UPDATE refresh_tokens SET used_at = $2 WHERE token_hash = $1 AND used_at IS NULL "
                          "AND revoked_at IS NULL AND expires_at > $2 RETURNING id, token_hash, family_id, user_id, "
                          "workspace_id, user_agent_hash, expires_at, used_at, revoked_at, created_at"};
-constexpr Query kByHash{"refresh_tokens.by_hash",
-                        "SELECT id, token_hash, family_id, user_id, workspace_id, user_agent_hash, expires_at, used_at, "
-                        "revoked_at, created_at FROM refresh_tokens WHERE token_hash = $1"};
+constexpr Query kByHash{
+    "refresh_tokens.by_hash",
+    "SELECT id, token_hash, family_id, user_id, workspace_id, user_agent_hash, expires_at, used_at, "
+    "revoked_at, created_at FROM refresh_tokens WHERE token_hash = $1"};
 constexpr Query kRevokeFamily{"refresh_tokens.revoke_family",
                               "UPDATE refresh_tokens SET revoked_at = $2 WHERE family_id = $1 AND revoked_at IS NULL"};
 constexpr Query kRevokeUser{"refresh_tokens.revoke_user",
@@ -33,7 +33,8 @@ constexpr Query kListKeys{"api_keys.list",
 constexpr Query kRevokeKey{"api_keys.revoke",
                            "UPDATE api_keys SET revoked_at = $3 WHERE workspace_id = $1 AND id = $2 "
                            "AND revoked_at IS NULL"};
-constexpr Query kTouchKey{"api_keys.touch", "UPDATE api_keys SET last_used_at = $3 WHERE workspace_id = $1 AND id = $2"};
+constexpr Query kTouchKey{"api_keys.touch",
+                          "UPDATE api_keys SET last_used_at = $3 WHERE workspace_id = $1 AND id = $2"};
 
 RefreshTokenRecord TokenFromRow(const Row& r) {
   RefreshTokenRecord t;
@@ -100,8 +101,8 @@ std::int64_t DeleteExpired(Tx& tx, std::int64_t before) { return tx.Exec(kDelete
 namespace api_keys {
 
 void Insert(Tx& tx, const ApiKeyRecord& k) {
-  tx.Exec(kInsertKey, {k.id, k.workspace_id, k.prefix, k.key_hash, k.name, k.role, k.scopes_json, k.created_by,
-                       k.created_at});
+  tx.Exec(kInsertKey,
+          {k.id, k.workspace_id, k.prefix, k.key_hash, k.name, k.role, k.scopes_json, k.created_by, k.created_at});
 }
 
 std::optional<ApiKeyRecord> FindByPrefix(Tx& tx, std::string_view prefix) {

@@ -91,13 +91,21 @@ TEST_P(StoreTest, ApiKeysAreScopedToTheirWorkspace) {
   Migrate(db());
   Seed(db());
   db().Write([](Tx& tx) {
-    api_keys::Insert(tx, ApiKeyRecord{"key_1", "wks_1", "abcd1234", "h1", "ci", "service", "[\"docs:read\"]",
-                                      std::string("usr_a"), kNow, {}, {}});
+    api_keys::Insert(tx, ApiKeyRecord{"key_1",
+                                      "wks_1",
+                                      "abcd1234",
+                                      "h1",
+                                      "ci",
+                                      "service",
+                                      "[\"docs:read\"]",
+                                      std::string("usr_a"),
+                                      kNow,
+                                      {},
+                                      {}});
   });
   EXPECT_THROW(db().Write([](Tx& tx) {
-                 api_keys::Insert(tx, ApiKeyRecord{"key_2", "wks_2", "abcd1234", "h2", "x", "member", "[]", {}, kNow,
-                                                   {}, {}});
-               }),
+    api_keys::Insert(tx, ApiKeyRecord{"key_2", "wks_2", "abcd1234", "h2", "x", "member", "[]", {}, kNow, {}, {}});
+  }),
                ConstraintViolation);
   auto k = db().ReadValue([](Tx& tx) { return api_keys::FindByPrefix(tx, "abcd1234"); });
   ASSERT_TRUE(k.has_value());

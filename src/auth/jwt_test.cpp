@@ -138,8 +138,8 @@ TEST(Jwt, AudienceArrayContainingOursAccepted) {
 }
 
 TEST(Jwt, AudienceArrayWithoutOursOrMalformedRejected) {
-  for (Json aud : {Json::array({"other-api"}), Json::array(), Json::array({kAudience, 7}), Json(nullptr),
-                   Json(Json::object({{"aud", kAudience}}))}) {
+  for (const Json& aud : {Json::array({"other-api"}), Json::array(), Json::array({kAudience, 7}), Json(nullptr),
+                          Json(Json::object({{"aud", kAudience}}))}) {
     Json p = GoodPayload();
     p["aud"] = aud;
     EXPECT_EQ(RejectReason(Forge(p)), "wrong audience") << aud.dump();
@@ -209,7 +209,7 @@ TEST(Jwt, FailuresShareOneClientMessage) {
 TEST(Jwt, AlgNoneRejectedInEverySpelling) {
   std::string payload = Base64UrlEncode(GoodPayload().dump());
   for (std::string alg : {"none", "None", "NONE", "nOnE"}) {
-    for (std::string header : {R"({"alg":")" + alg + R"(","typ":"JWT"})", R"({"alg":")" + alg + R"("})"}) {
+    for (const std::string& header : {R"({"alg":")" + alg + R"(","typ":"JWT"})", R"({"alg":")" + alg + R"("})"}) {
       std::string input = Base64UrlEncode(header) + "." + payload;
       std::string valid_hs256 = Base64UrlEncode(Mac(EVP_sha256(), kSecret, input));
       EXPECT_EQ(RejectReason(input + "."), "signature mismatch") << header;
@@ -217,7 +217,9 @@ TEST(Jwt, AlgNoneRejectedInEverySpelling) {
       EXPECT_EQ(RejectReason(input + ".AAAA"), "signature mismatch") << header;
       EXPECT_EQ(RejectReason(input + "." + std::string(43, 'A')), "signature mismatch") << header;
       // Even with a correct HS256 MAC over it, a header naming another algorithm is refused.
-      EXPECT_EQ(RejectReason(input + "." + valid_hs256), "header alg is not HS256") << header;
+      std::string with_valid_mac = input;
+      with_valid_mac.append(".").append(valid_hs256);
+      EXPECT_EQ(RejectReason(with_valid_mac), "header alg is not HS256") << header;
     }
   }
 }
@@ -226,7 +228,8 @@ TEST(Jwt, OtherAlgorithmsRejected) {
   std::string payload = Base64UrlEncode(GoodPayload().dump());
   for (std::string alg : {"HS512", "HS384", "RS256", "ES256", "PS256", "hs256", "HS256 ", ""}) {
     std::string header = Base64UrlEncode(R"({"alg":")" + alg + R"(","typ":"JWT"})");
-    std::string input = header + "." + payload;
+    std::string input = header;
+    input.append(".").append(payload);
     EXPECT_EQ(RejectReason(SignRaw(header, payload)), "header alg is not HS256") << alg;  // valid HS256 MAC
     EXPECT_EQ(RejectReason(input + "." + Base64UrlEncode(Mac(EVP_sha512(), kSecret, input))), "signature mismatch")
         << alg;
@@ -297,7 +300,7 @@ TEST(Jwt, EditedPayloadWithOriginalSignatureRejected) {
   }
   // Extending the expiry is tampering too.
   Json p = Json::parse(Base64UrlDecode(parts[1]).value());
-  p["exp"] = kNow + 365 * 86400;
+  p["exp"] = kNow + std::int64_t{365} * 86400;
   EXPECT_EQ(RejectReason(parts[0] + "." + Base64UrlEncode(p.dump()) + "." + parts[2]), "signature mismatch");
 }
 
@@ -325,8 +328,8 @@ TEST(Jwt, RequiredTimeClaims) {
     Json p = GoodPayload();
     p.erase(key);
     EXPECT_EQ(RejectReason(Forge(p)), "claim " + key + " missing or not an integer");
-    for (Json bad : {Json(std::to_string(kNow + 900)), Json(1.7e9 + 0.5), Json(nullptr), Json(true),
-                     Json(18446744073709551615ull)}) {
+    for (const Json& bad : {Json(std::to_string(kNow + 900)), Json(1.7e9 + 0.5), Json(nullptr), Json(true),
+                            Json(18446744073709551615ull)}) {
       p[key] = bad;
       EXPECT_EQ(RejectReason(Forge(p)), "claim " + key + " missing or not an integer") << bad.dump();
     }
@@ -366,7 +369,7 @@ TEST(Jwt, WrongAudienceRejected) {
 
 TEST(Jwt, IdentityClaimsMustBeNonEmptyStrings) {
   for (std::string key : {"sub", "wid", "role", "jti"}) {
-    for (Json bad : {Json(""), Json(42), Json(nullptr), Json::array({"x"})}) {
+    for (const Json& bad : {Json(""), Json(42), Json(nullptr), Json::array({"x"})}) {
       Json p = GoodPayload();
       p[key] = bad;
       EXPECT_EQ(RejectReason(Forge(p)), "claim " + key + " missing or not a non-empty string") << bad.dump();
@@ -477,7 +480,8 @@ TEST(Jwt, OversizedTokenRejected) {
 
 TEST(Jwt, WhitespaceAroundTokenRejected) {
   auto token = Signer().Sign(GoodClaims());
-  for (std::string t : {" " + token, token + " ", token + "\n", "\t" + token, token + "\r\n", "Bearer " + token}) {
+  for (const std::string& t :
+       {" " + token, token + " ", token + "\n", "\t" + token, token + "\r\n", "Bearer " + token}) {
     EXPECT_THAT(RejectReason(t), ::testing::AnyOf("signature mismatch", "header is not base64url"));
   }
 }

@@ -264,7 +264,7 @@ VerifyResult VerifyBcrypt(std::string_view password, std::string_view stored) {
 HashParams OwaspParams() {
   // OWASP's first argon2id option: m=19 MiB, t=2, p=1. Picked over m=46 MiB/t=1 etc. because peak memory per
   // concurrent login matters more to a multi-tenant server than a few ms of CPU.
-  return HashParams{2, 19456u * 1024u};
+  return HashParams{2, std::size_t{19456} * 1024};
 }
 
 HashParams FastTestParams() {

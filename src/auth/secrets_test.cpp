@@ -107,22 +107,22 @@ TEST(ApiKeyPrefix, RejectsMalformedKeys) {
   const std::string secret(43, 'A');
   const std::string good = "sk_ab12cd34_" + secret;
   ASSERT_TRUE(ApiKeyPrefix(good).has_value());
-  for (std::string bad : {std::string(), std::string("sk_"), std::string("sk_ab12cd34_"),
-                          "pk_ab12cd34_" + secret,                  // wrong scheme
-                          "SK_ab12cd34_" + secret,                  // scheme is case-sensitive
-                          "sk_AB12cd34_" + secret,                  // uppercase prefix
-                          "sk_ab12cd3_" + secret + "A",             // 7-char prefix (length kept)
-                          "sk_ab12cd345_" + secret.substr(1),       // 9-char prefix (length kept)
-                          "sk_ab-2cd34_" + secret,                  // '-' in prefix
-                          "sk_ab12cd34-" + secret,                  // wrong separator
-                          "sk_ab12cd34_" + secret.substr(1),        // secret too short
-                          "sk_ab12cd34_" + secret + "A",            // secret too long
-                          "sk_ab12cd34_" + secret.substr(1) + "=",  // padding
-                          "sk_ab12cd34_+" + secret.substr(1),       // standard base64 alphabet
-                          "sk_ab12cd34_/" + secret.substr(1),
-                          "sk_ab12cd34_" + secret.substr(1) + "B",          // non-canonical last char
-                          " " + good.substr(1), good.substr(0, 54) + "\n",  // whitespace
-                          "sk_ab12cd34_" + secret.substr(1) + std::string(1, '\0')}) {
+  for (const std::string& bad : {std::string(), std::string("sk_"), std::string("sk_ab12cd34_"),
+                                 "pk_ab12cd34_" + secret,                  // wrong scheme
+                                 "SK_ab12cd34_" + secret,                  // scheme is case-sensitive
+                                 "sk_AB12cd34_" + secret,                  // uppercase prefix
+                                 "sk_ab12cd3_" + secret + "A",             // 7-char prefix (length kept)
+                                 "sk_ab12cd345_" + secret.substr(1),       // 9-char prefix (length kept)
+                                 "sk_ab-2cd34_" + secret,                  // '-' in prefix
+                                 "sk_ab12cd34-" + secret,                  // wrong separator
+                                 "sk_ab12cd34_" + secret.substr(1),        // secret too short
+                                 "sk_ab12cd34_" + secret + "A",            // secret too long
+                                 "sk_ab12cd34_" + secret.substr(1) + "=",  // padding
+                                 "sk_ab12cd34_+" + secret.substr(1),       // standard base64 alphabet
+                                 "sk_ab12cd34_/" + secret.substr(1),
+                                 "sk_ab12cd34_" + secret.substr(1) + "B",          // non-canonical last char
+                                 " " + good.substr(1), good.substr(0, 54) + "\n",  // whitespace
+                                 "sk_ab12cd34_" + secret.substr(1) + std::string(1, '\0')}) {
     EXPECT_EQ(ApiKeyPrefix(bad), std::nullopt) << bad;
   }
 }

@@ -22,10 +22,10 @@ struct AuthConfig {
   std::string jwt_secret;  // >= 32 bytes
   std::string issuer = "studio";
   std::string audience = "studio-api";
-  std::int64_t access_ttl_seconds = 15 * 60;
-  std::int64_t refresh_ttl_seconds = 7 * 24 * 3600;
+  std::int64_t access_ttl_seconds = std::int64_t{15} * 60;
+  std::int64_t refresh_ttl_seconds = std::int64_t{7} * 24 * 3600;
   int max_failed_logins = 5;
-  std::int64_t lockout_seconds = 15 * 60;
+  std::int64_t lockout_seconds = std::int64_t{15} * 60;
   ratelimit::Limit login_per_ip{"login:ip", 10, std::chrono::minutes(1), 10};
   auth::HashParams hash_params = auth::OwaspParams();
 };

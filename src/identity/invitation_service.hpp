@@ -24,7 +24,7 @@ struct IssuedInvitation {
 
 class InvitationService {
  public:
-  static constexpr std::int64_t kDefaultTtlSeconds = 7 * 24 * 3600;
+  static constexpr std::int64_t kDefaultTtlSeconds = std::int64_t{7} * 24 * 3600;
 
   InvitationService(store::Db& db, AuthService& auth, std::int64_t ttl_seconds = kDefaultTtlSeconds);
 

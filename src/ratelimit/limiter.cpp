@@ -301,7 +301,7 @@ std::optional<Address> ParseHop(std::string_view hop) {
 
 }  // namespace
 
-ClientIpResolver::ClientIpResolver(std::vector<std::string> trusted_proxies) {
+ClientIpResolver::ClientIpResolver(const std::vector<std::string>& trusted_proxies) {
   trusted_.reserve(trusted_proxies.size());
   for (const auto& entry : trusted_proxies) {
     const std::string_view text = entry;

@@ -110,7 +110,7 @@ class ClientIpResolver {
   /// Each entry is an IP ("10.1.2.3", "::1") or a CIDR ("10.0.0.0/8", "fd00::/8").
   /// Throws std::invalid_argument on an unparsable entry or a CIDR with host bits set (a likely typo
   /// in a security-relevant list, better caught at startup).
-  explicit ClientIpResolver(std::vector<std::string> trusted_proxies);
+  explicit ClientIpResolver(const std::vector<std::string>& trusted_proxies);
 
   /// `peer` is the socket's remote address; `x_forwarded_for` the header value (several header lines
   /// joined with ","). Returns the peer when it is not trusted or there is no header, the right-most

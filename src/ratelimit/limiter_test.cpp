@@ -229,6 +229,7 @@ TEST(InProcessLimiter, ConcurrentTakesOnOneKeyNeverOverAdmit) {
   auto run = [&](Clock::time_point now) {
     std::atomic<int> allowed{0};
     std::vector<std::thread> threads;
+    threads.reserve(kThreads);
     for (int t = 0; t < kThreads; ++t) {
       threads.emplace_back([&] {
         int mine = 0;
@@ -247,6 +248,7 @@ TEST(InProcessLimiter, ConcurrentTakesOnManyKeys) {
   InProcessLimiter l(100'000);
   const auto limit = MakeLimit(1, 1min, 2);
   std::vector<std::thread> threads;
+  threads.reserve(8);
   std::atomic<int> allowed{0};
   for (int t = 0; t < 8; ++t) {
     threads.emplace_back([&, t] {

@@ -74,6 +74,7 @@ TEST_P(StoreTest, FailedLoginsLockAtTheThresholdEvenWhenConcurrent) {
   // Ten concurrent failures against a threshold of 5 lock the account exactly twice over:
   // no failure is lost to a read-modify-write race.
   std::vector<std::thread> threads;
+  threads.reserve(10);
   for (int i = 0; i < 10; ++i) {
     threads.emplace_back([&] { db().Write([&](Tx& tx) { users::RecordFailedLogin(tx, "usr_1", now, 5, 900); }); });
   }

@@ -82,6 +82,7 @@ TEST_P(StoreTest, TwentyParallelAcceptancesOfOneInvitationSucceedExactlyOnce) {
   db().Write([](Tx& tx) { invitations::Insert(tx, Invitation("inv_1", "wks_1", kNow + 3600)); });
   std::atomic<int> accepted{0}, refused{0}, failed{0};
   std::vector<std::thread> threads;
+  threads.reserve(20);
   for (int i = 0; i < 20; ++i) {
     threads.emplace_back([&] {
       try {

@@ -57,6 +57,7 @@ TEST_P(StoreTest, TwentyParallelRefreshesConsumeATokenExactlyOnce) {
   db().Write([](Tx& tx) { refresh_tokens::Insert(tx, Token("rt_1", "fam_1", kNow + 3600)); });
   std::atomic<int> consumed{0}, reused{0}, failed{0};
   std::vector<std::thread> threads;
+  threads.reserve(20);
   for (int i = 0; i < 20; ++i) {
     threads.emplace_back([&] {
       try {

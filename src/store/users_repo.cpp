@@ -47,7 +47,7 @@ UserRecord FromRow(const Row& r) {
   return u;
 }
 
-std::optional<UserRecord> One(Result r) {
+std::optional<UserRecord> One(const Result& r) {
   if (r.empty()) return std::nullopt;
   return FromRow(r.front());
 }

@@ -15,6 +15,7 @@ import tempfile
 import threading
 import time
 import unittest
+import uuid
 
 STUDIO_BIN = os.environ.get("STUDIO_BIN", "build/asan/src/app/studio")
 
@@ -179,3 +180,15 @@ class StudioTestCase(unittest.TestCase):
         self.assertEqual(p["code"], code)
         self.assertEqual(p["requestId"], r.headers.get("x-request-id"))
         return p
+
+
+def create_pg_database(server_url, prefix):
+    """Creates a throwaway database on the test PostgreSQL; returns (name, url)."""
+    name = prefix + uuid.uuid4().hex[:12]
+    subprocess.run(["psql", "-q", server_url, "-c", "CREATE DATABASE " + name], check=True, capture_output=True)
+    return name, server_url.rsplit("/", 1)[0] + "/" + name
+
+
+def drop_pg_database(server_url, name):
+    subprocess.run(["psql", "-q", server_url, "-c", "DROP DATABASE IF EXISTS %s WITH (FORCE)" % name],
+                   capture_output=True)

@@ -11,7 +11,7 @@ import time
 import unittest
 import uuid
 
-from harness import Studio
+from harness import Studio, create_pg_database, drop_pg_database
 
 PASSWORD = "correct horse battery staple 42!"
 PG_URL = os.environ.get("STUDIO_TEST_PG_URL")
@@ -377,16 +377,14 @@ class AuthFlowsOnPostgres(AuthFlows):
     def setUpClass(cls):
         if not PG_URL:
             raise unittest.SkipTest("STUDIO_TEST_PG_URL is not set")
-        cls.dbname = "studio_auth_" + uuid.uuid4().hex[:12]
-        subprocess.run(["psql", "-q", PG_URL, "-c", "CREATE DATABASE " + cls.dbname], check=True, capture_output=True)
-        cls.env = dict(AuthFlows.env, DATABASE_URL=PG_URL.rsplit("/", 1)[0] + "/" + cls.dbname, JWT_SECRET="s" * 48)
+        cls.dbname, cls.db_url = create_pg_database(PG_URL, "studio_auth_")
+        cls.env = dict(AuthFlows.env, DATABASE_URL=cls.db_url, JWT_SECRET="s" * 48)
         super().setUpClass()
 
     @classmethod
     def tearDownClass(cls):
         super().tearDownClass()
-        subprocess.run(["psql", "-q", PG_URL, "-c", "DROP DATABASE IF EXISTS %s WITH (FORCE)" % cls.dbname],
-                       capture_output=True)
+        drop_pg_database(PG_URL, cls.dbname)
 
 
 if __name__ == "__main__":

@@ -14,7 +14,7 @@ import threading
 import unittest
 import uuid
 
-from harness import STUDIO_BIN, Studio
+from harness import STUDIO_BIN, Studio, create_pg_database, drop_pg_database
 
 PASSWORD = "correct horse battery staple 42!"
 PG_URL = os.environ.get("STUDIO_TEST_PG_URL")
@@ -522,17 +522,14 @@ class WorkspaceFlowsOnPostgres(WorkspaceFlows):
     def setUpClass(cls):
         if not PG_URL:
             raise unittest.SkipTest("STUDIO_TEST_PG_URL is not set")
-        cls.dbname = "studio_ws_" + uuid.uuid4().hex[:12]
-        subprocess.run(["psql", "-q", PG_URL, "-c", "CREATE DATABASE " + cls.dbname], check=True, capture_output=True)
-        cls.db_url = PG_URL.rsplit("/", 1)[0] + "/" + cls.dbname
+        cls.dbname, cls.db_url = create_pg_database(PG_URL, "studio_ws_")
         cls.env = {"DATABASE_URL": cls.db_url, "JWT_SECRET": "s" * 48}
         super().setUpClass()
 
     @classmethod
     def tearDownClass(cls):
         super().tearDownClass()
-        subprocess.run(["psql", "-q", PG_URL, "-c", "DROP DATABASE IF EXISTS %s WITH (FORCE)" % cls.dbname],
-                       capture_output=True)
+        drop_pg_database(PG_URL, cls.dbname)
 
     def sql(self, statement):
         r = subprocess.run(["psql", "-q", "-At", "-F", "\t", self.db_url, "-c", statement], capture_output=True,

@@ -27,3 +27,26 @@ find_path(ZXCVBN_INCLUDE_DIR zxcvbn.h REQUIRED)
 add_library(studio_zxcvbn INTERFACE)
 target_link_libraries(studio_zxcvbn INTERFACE ${ZXCVBN_LIBRARY})
 target_include_directories(studio_zxcvbn SYSTEM INTERFACE ${ZXCVBN_INCLUDE_DIR})
+
+# Knowledge base. Document extraction: PDF (poppler), DOCX (libzip + libxml2), HTML (libxml2),
+# Markdown (cmark), type detection (libmagic), encodings (uchardet + ICU). Text: ICU for
+# normalisation and sentence boundaries. Vectors: hnswlib (header-only). Outbound HTTP: libcurl.
+pkg_check_modules(POPPLER_CPP REQUIRED IMPORTED_TARGET poppler-cpp)
+pkg_check_modules(LIBZIP REQUIRED IMPORTED_TARGET libzip)
+pkg_check_modules(LIBXML2 REQUIRED IMPORTED_TARGET libxml-2.0)
+pkg_check_modules(CMARK REQUIRED IMPORTED_TARGET libcmark)
+pkg_check_modules(UCHARDET REQUIRED IMPORTED_TARGET uchardet)
+pkg_check_modules(ICU REQUIRED IMPORTED_TARGET icu-uc icu-i18n)
+pkg_check_modules(CURL REQUIRED IMPORTED_TARGET libcurl)
+find_library(MAGIC_LIBRARY magic REQUIRED)
+find_path(MAGIC_INCLUDE_DIR magic.h REQUIRED)
+add_library(studio_magic INTERFACE)
+target_link_libraries(studio_magic INTERFACE ${MAGIC_LIBRARY})
+target_include_directories(studio_magic SYSTEM INTERFACE ${MAGIC_INCLUDE_DIR})
+find_path(HNSWLIB_INCLUDE_DIR hnswlib/hnswlib.h REQUIRED)
+add_library(studio_hnswlib INTERFACE)
+target_include_directories(studio_hnswlib SYSTEM INTERFACE ${HNSWLIB_INCLUDE_DIR})
+if(STUDIO_TESTS)
+  # Tests write real PDFs with cairo.
+  pkg_check_modules(CAIRO REQUIRED IMPORTED_TARGET cairo)
+endif()

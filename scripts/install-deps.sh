@@ -8,12 +8,18 @@ set -euo pipefail
 
 build_pkgs=(g++ cmake ninja-build ccache make pkg-config git
   libboost-dev nlohmann-json3-dev libcli11-dev libtomlplusplus-dev
-  libsqlite3-dev libpq-dev libssl-dev libjemalloc-dev libsodium-dev libzxcvbn-dev libcrypt-dev)
-test_pkgs=(libgtest-dev libgmock-dev postgresql-15 prometheus curl python3 python3-jwt procps)
+  libsqlite3-dev libpq-dev libssl-dev libjemalloc-dev libsodium-dev libzxcvbn-dev libcrypt-dev
+  libhnswlib-dev libpoppler-cpp-dev libzip-dev libxml2-dev libcmark-dev libuchardet-dev libicu-dev
+  libmagic-dev libcurl4-openssl-dev)
+test_pkgs=(libgtest-dev libgmock-dev postgresql-15 prometheus curl python3 python3-jwt procps
+  libcairo2-dev redis-server)
 bench_pkgs=(libbenchmark-dev wrk nginx-light util-linux)
 lint_pkgs=(clang-format clang-tidy)
 
 want=("${build_pkgs[@]}")
+# The set-up scripts fetch model data (word vectors, tokenizer ranks) with npm. A machine whose
+# Node.js comes from elsewhere (e.g. nodesource, which bundles npm) keeps its own.
+command -v npm >/dev/null 2>&1 || want+=(nodejs npm)
 for what in "$@"; do
   case "$what" in
     build) ;;

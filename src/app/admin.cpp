@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "api/v1/policy.hpp"
 #include "app/commands.hpp"
 #include "app/database.hpp"
 #include "auth/password.hpp"
@@ -168,6 +169,11 @@ void CreateApiKey(store::Db& db, const AdminRequest& r, const identity::RequestM
     return found;
   });
   if (!ws) throw NotFound("No workspace has the id or slug '" + r.workspace + "'.", "WORKSPACE_NOT_FOUND");
+  for (const auto& scope : r.scopes) {
+    if (!api::v1::IsKnownScope(scope)) {
+      throw ValidationFailed("Unknown scope '" + scope + "'.", {{"scope", "unknown scope"}});
+    }
+  }
   identity::NewApiKeyInput input{r.name, r.role, r.scopes};
   identity::ApiKeyService keys(db);
   identity::IssuedApiKey issued = keys.Create(ws->id, input, std::nullopt, meta);

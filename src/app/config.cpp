@@ -106,6 +106,8 @@ const std::vector<SettingSpec>& Settings() {
        "comma-separated proxy IPs/CIDRs whose X-Forwarded-For is trusted"},
       {"lockout_duration", "--lockout-duration", "STUDIO_LOCKOUT_DURATION",
        "how long an account stays locked after 5 failed logins (default 15m)"},
+      {"invitation_ttl", "--invitation-ttl", "STUDIO_INVITATION_TTL",
+       "how long an invitation can be accepted (default 7d)"},
       {"rate_limit_per_ip", "--rate-limit-per-ip", "STUDIO_RATE_LIMIT_PER_IP",
        "API requests per minute per client IP, 0 = off (default 1200)"},
       {"rate_limit_per_workspace", "--rate-limit-per-workspace", "STUDIO_RATE_LIMIT_PER_WORKSPACE",
@@ -314,6 +316,8 @@ Config BuildConfig(const RawSettings& raw) {
       }
     } else if (key == "lockout_duration") {
       c.lockout_duration = Duration(key, value, std::chrono::seconds(1), std::chrono::hours(24 * 7));
+    } else if (key == "invitation_ttl") {
+      c.invitation_ttl = Duration(key, value, std::chrono::minutes(1), std::chrono::hours(24 * 90));
     } else if (key == "rate_limit_per_ip") {
       c.rate_limit_per_ip = static_cast<std::uint32_t>(ParseInteger(key, value, 0, 100'000'000));
     } else if (key == "rate_limit_per_workspace") {

@@ -37,6 +37,7 @@ struct Config {
   std::string jwt_secret;  // secret: never logged; empty → generated in the data dir (embedded only)
   std::vector<std::string> trusted_proxies;  // IPs/CIDRs whose X-Forwarded-For is believed
   std::chrono::milliseconds lockout_duration{15 * 60 * 1000};
+  std::chrono::milliseconds invitation_ttl{std::chrono::hours(24 * 7)};
   std::uint32_t rate_limit_per_ip = 1200;         // per minute; 0 = off
   std::uint32_t rate_limit_per_workspace = 6000;  // per minute; 0 = off
   bool rate_limit_endpoints = true;

@@ -34,7 +34,8 @@ TEST(Config, ParsesEveryKind) {
                           {"max_body_bytes", "4MiB"},
                           {"cors_origins", "https://a.example, https://b.example:8443"},
                           {"access_log", "off"},
-                          {"log_level", "WARNING"}});
+                          {"log_level", "WARNING"},
+                          {"invitation_ttl", "48h"}});
   EXPECT_EQ(c.listen_host, "0.0.0.0");
   EXPECT_EQ(c.listen_port, 9000);
   EXPECT_EQ(c.EffectiveDatabaseUrl(), "sqlite:/var/lib/studio/studio.db");
@@ -44,6 +45,8 @@ TEST(Config, ParsesEveryKind) {
   EXPECT_EQ(c.cors_origins[1], "https://b.example:8443");
   EXPECT_FALSE(c.access_log);
   EXPECT_EQ(c.log_level, "warn");
+  EXPECT_EQ(c.invitation_ttl, 48h);
+  EXPECT_EQ(BuildConfig({}).invitation_ttl, 168h);
 }
 
 TEST(Config, BadValuesNameTheSettingInOneLine) {
@@ -57,6 +60,7 @@ TEST(Config, BadValuesNameTheSettingInOneLine) {
   EXPECT_NE(ErrorOf({{"cors_origins", "evil"}}).find("STUDIO_CORS_ORIGINS"), std::string::npos);
   EXPECT_NE(ErrorOf({{"log_level", "loud"}}).find("STUDIO_LOG_LEVEL"), std::string::npos);
   EXPECT_NE(ErrorOf({{"db_pool_size", "0"}}).find("STUDIO_DB_POOL_SIZE"), std::string::npos);
+  EXPECT_NE(ErrorOf({{"invitation_ttl", "10s"}}).find("STUDIO_INVITATION_TTL"), std::string::npos);
 }
 
 TEST(Config, SecretsAreNeverEchoed) {

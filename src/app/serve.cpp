@@ -132,7 +132,8 @@ int RunServe(const Config& c) {
   identity::AuthService auth_service(*db, limiter, auth_config);
   identity::ApiKeyService api_key_service(*db);
   identity::WorkspaceService workspace_service(*db);
-  identity::InvitationService invitation_service(*db, auth_service);
+  identity::InvitationService invitation_service(
+      *db, auth_service, std::chrono::duration_cast<std::chrono::seconds>(c.invitation_ttl).count());
   api::v1::ApiContext api_ctx;
   api_ctx.db = db.get();
   api_ctx.auth = &auth_service;

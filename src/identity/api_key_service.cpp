@@ -24,7 +24,7 @@ constexpr std::int64_t kTouchEverySeconds = 60;
 bool ValidScope(std::string_view s) {
   if (s.empty() || s.size() > 64) return false;
   return std::all_of(s.begin(), s.end(), [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == ':' || c == '.' || c == '_' || c == '-';
+    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == ':' || c == '.' || c == '_' || c == '-' || c == '*';
   });
 }
 
@@ -39,7 +39,8 @@ void CheckApiKeyInput(const NewApiKeyInput& in) {
   if (in.scopes.size() > 32) throw ValidationFailed("At most 32 scopes.", {{"scopes", "at most 32"}});
   for (const auto& s : in.scopes) {
     if (!ValidScope(s)) {
-      throw ValidationFailed("A scope is 1 to 64 of a-z, 0-9, ':', '.', '_' and '-'.", {{"scopes", "invalid scope"}});
+      throw ValidationFailed("A scope is 1 to 64 of a-z, 0-9, ':', '.', '_', '-' and '*'.",
+                             {{"scopes", "invalid scope"}});
     }
   }
 }

@@ -224,7 +224,7 @@ class AdminCli(unittest.TestCase):
         ws_id, slug = self.create_workspace(email)
         for ref in (slug, ws_id):
             r = self.admin("create-api-key", "--workspace", ref, "--name", "ci", "--role", "agent",
-                           "--scope", "docs:read", "--scope", "chat:write")
+                           "--scope", "workspace:read", "--scope", "usage:*")
             out = self.assertOk(r)
             self.assertRegex(out, r"^sk_\S+\n$")
             key = out.strip()
@@ -249,7 +249,7 @@ class AdminCli(unittest.TestCase):
             rows = self.sql("SELECT role, scopes, created_by FROM api_keys WHERE id = '%s'" % m.group(1))
             self.assertEqual(len(rows), 1)
             self.assertEqual(rows[0][0], "agent")
-            self.assertEqual(json.loads(rows[0][1]), ["docs:read", "chat:write"])
+            self.assertEqual(json.loads(rows[0][1]), ["workspace:read", "usage:*"])
             self.assertEqual(rows[0][2], "")  # created by no user
             self.assertNotIn(key.encode(), self.database_dump())
 

@@ -124,7 +124,7 @@ class ApiKeyFlows(unittest.TestCase):
     def test_create_list_revoke_and_the_key_is_shown_once(self):
         owner = self.onboard()
         r = self.call("POST", self.keys_path(owner["workspaceId"]), owner["accessToken"],
-                      {"name": "CI deploys", "role": "member", "scopes": ["docs:read", "search"]})
+                      {"name": "CI deploys", "role": "member", "scopes": ["members:read", "usage:read"]})
         created = self.ok(r, 201)
         self.assertEqual(r.headers.get("cache-control"), "no-store")
         m = KEY_RE.match(created["key"])
@@ -132,7 +132,7 @@ class ApiKeyFlows(unittest.TestCase):
         self.assertEqual(m.group(1), created["prefix"])
         self.assertTrue(created["id"].startswith("key_"))
         self.assertEqual((created["name"], created["role"], created["scopes"]),
-                         ("CI deploys", "member", ["docs:read", "search"]))
+                         ("CI deploys", "member", ["members:read", "usage:read"]))
         self.assertRegex(created["createdAt"], ISO_RE)
         self.assertEqual(created["createdBy"], owner["userId"])
         default = self.create_key(owner)
@@ -312,6 +312,35 @@ class ApiKeyFlows(unittest.TestCase):
         # Nothing happened: the key still exists, unrevoked, and the workspace is still there.
         self.assertIsNone(self.list_keys(owner)[key["id"]]["revokedAt"])
         self.assertEqual(len(self.list_keys(owner)), 1)
+
+    def test_scoped_key_calls_only_its_scopes_and_unknown_scopes_are_refused(self):
+        owner = self.onboard()
+        wid = owner["workspaceId"]
+        r = self.call("POST", self.keys_path(wid), owner["accessToken"], {"name": "bad", "scopes": ["members:fly"]})
+        self.assertIn("members:read", self.problem(r, 400, "VALIDATION_FAILED")["detail"])
+        self.assertEqual(self.list_keys(owner), {})
+
+        reader = self.create_key(owner, role="owner", scopes=["workspace:read", "members:*"])
+        self.assertEqual(reader["scopes"], ["workspace:read", "members:*"])
+        self.ok(self.call("GET", "/api/v1/workspaces/" + wid, key=reader["key"]))
+        self.ok(self.call("GET", "/api/v1/workspaces/%s/members" % wid, key=reader["key"]))
+        # Outside its scopes, the owner role does not help; nothing changes and the denial is audited.
+        r = self.call("PATCH", "/api/v1/workspaces/" + wid, body={"name": "Renamed"}, key=reader["key"])
+        self.assertIn("workspace:write", self.problem(r, 403, "INSUFFICIENT_SCOPE")["detail"])
+        r = self.call("POST", "/api/v1/workspaces/%s/invitations" % wid, body={"email": unique_email(), "role": "member"},
+                      key=reader["key"])
+        self.problem(r, 403, "INSUFFICIENT_SCOPE")
+        self.problem(self.call("GET", "/api/v1/workspaces/%s/audit-logs" % wid, key=reader["key"]), 403,
+                     "INSUFFICIENT_SCOPE")
+        self.assertNotEqual(self.ok(self.call("GET", "/api/v1/workspaces/" + wid, key=reader["key"]))["name"], "Renamed")
+        invitations = self.ok(self.call("GET", "/api/v1/workspaces/%s/invitations" % wid, owner["accessToken"]))
+        self.assertEqual(invitations["invitations"], [])
+        denied = [e for e in self.all_events(owner) if e["action"] == "authz.denied"]
+        self.assertEqual(sorted(e["details"]["reason"] for e in denied), ["INSUFFICIENT_SCOPE"] * 3)
+        # A key without scopes may do whatever its role allows; "*" likewise.
+        for scopes in ([], ["*"]):
+            key = self.create_key(owner, role="owner", scopes=scopes)
+            self.ok(self.call("GET", "/api/v1/workspaces/%s/audit-logs" % wid, key=key["key"]))
 
     def test_members_cannot_manage_keys_or_read_the_audit_log_and_the_denial_is_audited(self):
         owner = self.onboard()

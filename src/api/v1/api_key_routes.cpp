@@ -5,6 +5,7 @@
 
 #include "api/v1/body.hpp"
 #include "api/v1/iso_time.hpp"
+#include "api/v1/policy.hpp"
 #include "core/error.hpp"
 #include "core/json.hpp"
 #include "identity/api_key_service.hpp"
@@ -40,6 +41,12 @@ Json KeyJson(const store::ApiKeyRecord& k) {
               {"createdBy", k.created_by ? Json(*k.created_by) : Json(nullptr)}};
 }
 
+std::string KnownScopesText() {
+  std::string out = "*";
+  for (const auto& s : KnownScopes()) out += ", " + s;
+  return out;
+}
+
 std::vector<std::string> Scopes(const Json& body) {
   std::vector<std::string> out;
   auto it = body.find("scopes");
@@ -50,6 +57,10 @@ std::vector<std::string> Scopes(const Json& body) {
     if (!s.is_string())
       throw ValidationFailed("'scopes' must be an array of strings.", {{"scopes", "must be strings"}});
     out.push_back(s.get<std::string>());
+    if (!IsKnownScope(out.back())) {
+      throw ValidationFailed("Unknown scope '" + out.back() + "'. Known scopes: " + KnownScopesText() + ".",
+                             {{"scopes", "unknown scope"}});
+    }
   }
   return out;
 }

@@ -47,14 +47,16 @@ void Take(ApiContext& ctx, const ratelimit::Limit& limit, const std::string& key
   if (!tightest || d.remaining < tightest->remaining) tightest = d;
 }
 
-[[noreturn]] void Deny(ApiContext& ctx, const identity::Principal& p, const Request& req, std::uint32_t needed,
-                       const identity::RequestMeta& meta) {
+// Refuses the request and records why in the workspace's audit log.
+[[noreturn]] void Deny(ApiContext& ctx, const identity::Principal& p, const Request& req,
+                       const identity::RequestMeta& meta, const std::string& detail, const std::string& code) {
   ctx.db->Write([&](store::Tx& tx) {
     identity::AppendAudit(
         tx, p.workspace_id, p.user_id.empty() ? std::nullopt : std::optional(p.user_id), "authz.denied", "denied", meta,
-        Json{{"method", req.method}, {"route", req.route}, {"role", p.role}, {"apiKey", p.api_key}}.dump());
+        Json{{"method", req.method}, {"route", req.route}, {"role", p.role}, {"apiKey", p.api_key}, {"reason", code}}
+            .dump());
   });
-  throw Forbidden("This needs one of these roles: " + RoleNames(needed) + ".");
+  throw Forbidden(detail, code);
 }
 
 }  // namespace
@@ -125,7 +127,13 @@ void AddGuarded(http::Router& router, ApiContext& ctx, std::string method, std::
       if (p.api_key && !policy->api_keys) {
         throw Forbidden("API keys cannot call this endpoint; it needs a signed-in user.", "API_KEY_NOT_ALLOWED");
       }
-      if ((roles & policy->roles) == 0) Deny(ctx, p, req, policy->roles, caller.meta);
+      if ((roles & policy->roles) == 0) {
+        Deny(ctx, p, req, caller.meta, "This needs one of these roles: " + RoleNames(policy->roles) + ".", "FORBIDDEN");
+      }
+      if (p.api_key && !ScopesAllow(p.scopes, policy->scope)) {
+        Deny(ctx, p, req, caller.meta, "This API key lacks the scope '" + std::string(policy->scope) + "'.",
+             "INSUFFICIENT_SCOPE");
+      }
       if (ctx.limits.per_workspace_per_minute > 0) {
         Take(ctx, workspace_limit, std::string(workspace), "requests for this workspace", tightest);
       }

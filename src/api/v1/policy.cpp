@@ -1,5 +1,6 @@
 #include "api/v1/policy.hpp"
 
+#include <algorithm>
 #include <array>
 #include <stdexcept>
 
@@ -16,47 +17,47 @@ constexpr std::uint32_t kWorkspaceAny = kOwner | kMember | kAgent | kService | k
 // clang-format off
 constexpr std::array kPolicies{
     // Operations: public (metrics may additionally demand the operator key).
-    RoutePolicy{"GET",    "/health",                                    kEveryone,     kKeys,   0},
-    RoutePolicy{"GET",    "/api/v1/system/health",                      kEveryone,     kKeys,   0},
-    RoutePolicy{"GET",    "/status",                                    kEveryone,     kKeys,   0},
-    RoutePolicy{"GET",    "/api/v1/system/status",                      kEveryone,     kKeys,   0},
-    RoutePolicy{"GET",    "/status/ready",                              kEveryone,     kKeys,   0},
-    RoutePolicy{"GET",    "/status/live",                               kEveryone,     kKeys,   0},
-    RoutePolicy{"GET",    "/metrics",                                   kEveryone,     kKeys,   0},
-    RoutePolicy{"GET",    "/api/v1/observability/metrics",              kEveryone,     kKeys,   0},
+    RoutePolicy{"GET",    "/health",                                    kEveryone,     kKeys,   0, ""},
+    RoutePolicy{"GET",    "/api/v1/system/health",                      kEveryone,     kKeys,   0, ""},
+    RoutePolicy{"GET",    "/status",                                    kEveryone,     kKeys,   0, ""},
+    RoutePolicy{"GET",    "/api/v1/system/status",                      kEveryone,     kKeys,   0, ""},
+    RoutePolicy{"GET",    "/status/ready",                              kEveryone,     kKeys,   0, ""},
+    RoutePolicy{"GET",    "/status/live",                               kEveryone,     kKeys,   0, ""},
+    RoutePolicy{"GET",    "/metrics",                                   kEveryone,     kKeys,   0, ""},
+    RoutePolicy{"GET",    "/api/v1/observability/metrics",              kEveryone,     kKeys,   0, ""},
 
     // Sessions. Public ones authenticate by what they are sent (password, refresh token).
-    RoutePolicy{"POST",   "/api/v1/auth/onboarding",                    kEveryone,     kNoKeys, 10},
-    RoutePolicy{"POST",   "/api/v1/auth/create-workspace",              kEveryone,     kNoKeys, 10},
-    RoutePolicy{"POST",   "/api/v1/auth/register",                      kEveryone,     kNoKeys, 10},
-    RoutePolicy{"POST",   "/api/v1/auth/login",                         kEveryone,     kNoKeys, 0},  // own per-IP limit
-    RoutePolicy{"POST",   "/api/v1/auth/token",                         kEveryone,     kNoKeys, 60},
-    RoutePolicy{"POST",   "/api/v1/auth/token/refresh",                 kEveryone,     kNoKeys, 60},
-    RoutePolicy{"POST",   "/api/v1/auth/logout",                        kEveryone,     kNoKeys, 0},
-    RoutePolicy{"POST",   "/api/v1/auth/token/revoke",                  kEveryone,     kNoKeys, 0},
-    RoutePolicy{"POST",   "/api/v1/auth/token/revoke-all",              kSignedIn,     kNoKeys, 0},
-    RoutePolicy{"GET",    "/api/v1/auth/me",                            kSignedIn,     kNoKeys, 0},
-    RoutePolicy{"POST",   "/api/v1/auth/password",                      kSignedIn,     kNoKeys, 10},
-    RoutePolicy{"POST",   "/api/v1/auth/switch-workspace",              kSignedIn,     kNoKeys, 0},
+    RoutePolicy{"POST",   "/api/v1/auth/onboarding",                    kEveryone,     kNoKeys, 10, ""},
+    RoutePolicy{"POST",   "/api/v1/auth/create-workspace",              kEveryone,     kNoKeys, 10, ""},
+    RoutePolicy{"POST",   "/api/v1/auth/register",                      kEveryone,     kNoKeys, 10, ""},
+    RoutePolicy{"POST",   "/api/v1/auth/login",                         kEveryone,     kNoKeys, 0, ""},  // own per-IP limit
+    RoutePolicy{"POST",   "/api/v1/auth/token",                         kEveryone,     kNoKeys, 60, ""},
+    RoutePolicy{"POST",   "/api/v1/auth/token/refresh",                 kEveryone,     kNoKeys, 60, ""},
+    RoutePolicy{"POST",   "/api/v1/auth/logout",                        kEveryone,     kNoKeys, 0, ""},
+    RoutePolicy{"POST",   "/api/v1/auth/token/revoke",                  kEveryone,     kNoKeys, 0, ""},
+    RoutePolicy{"POST",   "/api/v1/auth/token/revoke-all",              kSignedIn,     kNoKeys, 0, ""},
+    RoutePolicy{"GET",    "/api/v1/auth/me",                            kSignedIn,     kNoKeys, 0, ""},
+    RoutePolicy{"POST",   "/api/v1/auth/password",                      kSignedIn,     kNoKeys, 10, ""},
+    RoutePolicy{"POST",   "/api/v1/auth/switch-workspace",              kSignedIn,     kNoKeys, 0, ""},
 
     // Workspaces and people.
-    RoutePolicy{"GET",    "/api/v1/workspaces",                         kSignedIn,     kNoKeys, 0},
-    RoutePolicy{"POST",   "/api/v1/workspaces",                         kSignedIn,     kNoKeys, 10},
-    RoutePolicy{"GET",    "/api/v1/workspaces/{id}",                    kWorkspaceAny, kKeys,   0},
-    RoutePolicy{"PATCH",  "/api/v1/workspaces/{id}",                    kOwnerOrAdmin, kKeys,   0},
-    RoutePolicy{"DELETE", "/api/v1/workspaces/{id}",                    kOwnerOrAdmin, kNoKeys, 0},
-    RoutePolicy{"GET",    "/api/v1/workspaces/{id}/members",            kStaff,        kKeys,   0},
-    RoutePolicy{"PATCH",  "/api/v1/workspaces/{id}/members/{userId}",   kOwnerOrAdmin, kKeys,   0},
-    RoutePolicy{"DELETE", "/api/v1/workspaces/{id}/members/{userId}",   kOwnerOrAdmin, kKeys,   0},
-    RoutePolicy{"GET",    "/api/v1/workspaces/{id}/invitations",        kOwnerOrAdmin, kKeys,   0},
-    RoutePolicy{"POST",   "/api/v1/workspaces/{id}/invitations",        kOwnerOrAdmin, kKeys,   20},
-    RoutePolicy{"DELETE", "/api/v1/workspaces/{id}/invitations/{invitationId}", kOwnerOrAdmin, kKeys, 0},
-    RoutePolicy{"POST",   "/api/v1/invitations/accept",                 kEveryone,     kNoKeys, 10},  // the token is the credential
-    RoutePolicy{"GET",    "/api/v1/workspaces/{id}/api-keys",           kOwnerOrAdmin, kNoKeys, 0},
-    RoutePolicy{"POST",   "/api/v1/workspaces/{id}/api-keys",           kOwnerOrAdmin, kNoKeys, 20},
-    RoutePolicy{"DELETE", "/api/v1/workspaces/{id}/api-keys/{keyId}",   kOwnerOrAdmin, kNoKeys, 0},
-    RoutePolicy{"GET",    "/api/v1/workspaces/{id}/audit-logs",         kOwnerOrAdmin, kKeys,   0},
-    RoutePolicy{"GET",    "/api/v1/workspaces/{id}/usage",              kStaff,        kKeys,   0},
+    RoutePolicy{"GET",    "/api/v1/workspaces",                         kSignedIn,     kNoKeys, 0, ""},
+    RoutePolicy{"POST",   "/api/v1/workspaces",                         kSignedIn,     kNoKeys, 10, ""},
+    RoutePolicy{"GET",    "/api/v1/workspaces/{id}",                    kWorkspaceAny, kKeys,   0, "workspace:read"},
+    RoutePolicy{"PATCH",  "/api/v1/workspaces/{id}",                    kOwnerOrAdmin, kKeys,   0, "workspace:write"},
+    RoutePolicy{"DELETE", "/api/v1/workspaces/{id}",                    kOwnerOrAdmin, kNoKeys, 0, ""},
+    RoutePolicy{"GET",    "/api/v1/workspaces/{id}/members",            kStaff,        kKeys,   0, "members:read"},
+    RoutePolicy{"PATCH",  "/api/v1/workspaces/{id}/members/{userId}",   kOwnerOrAdmin, kKeys,   0, "members:write"},
+    RoutePolicy{"DELETE", "/api/v1/workspaces/{id}/members/{userId}",   kOwnerOrAdmin, kKeys,   0, "members:write"},
+    RoutePolicy{"GET",    "/api/v1/workspaces/{id}/invitations",        kOwnerOrAdmin, kKeys,   0, "invitations:read"},
+    RoutePolicy{"POST",   "/api/v1/workspaces/{id}/invitations",        kOwnerOrAdmin, kKeys,   20, "invitations:write"},
+    RoutePolicy{"DELETE", "/api/v1/workspaces/{id}/invitations/{invitationId}", kOwnerOrAdmin, kKeys, 0, "invitations:write"},
+    RoutePolicy{"POST",   "/api/v1/invitations/accept",                 kEveryone,     kNoKeys, 10, ""},  // the token is the credential
+    RoutePolicy{"GET",    "/api/v1/workspaces/{id}/api-keys",           kOwnerOrAdmin, kNoKeys, 0, ""},
+    RoutePolicy{"POST",   "/api/v1/workspaces/{id}/api-keys",           kOwnerOrAdmin, kNoKeys, 20, ""},
+    RoutePolicy{"DELETE", "/api/v1/workspaces/{id}/api-keys/{keyId}",   kOwnerOrAdmin, kNoKeys, 0, ""},
+    RoutePolicy{"GET",    "/api/v1/workspaces/{id}/audit-logs",         kOwnerOrAdmin, kKeys,   0, "audit:read"},
+    RoutePolicy{"GET",    "/api/v1/workspaces/{id}/usage",              kStaff,        kKeys,   0, "usage:read"},
 };
 // clang-format on
 
@@ -69,6 +70,37 @@ const RoutePolicy* FindPolicy(std::string_view method, std::string_view pattern)
     if (p.method == method && p.pattern == pattern) return &p;
   }
   return nullptr;
+}
+
+bool ScopesAllow(const std::vector<std::string>& granted, std::string_view needed) {
+  if (granted.empty() || needed.empty()) return true;
+  const std::string_view resource = needed.substr(0, needed.find(':'));
+  for (const auto& g : granted) {
+    if (g == "*" || g == needed) return true;
+    if (g.size() == resource.size() + 2 && g.starts_with(resource) && g.ends_with(":*")) return true;
+  }
+  return false;
+}
+
+bool IsKnownScope(std::string_view scope) {
+  if (scope == "*") return true;
+  const bool wildcard = scope.ends_with(":*");
+  for (const auto& p : kPolicies) {
+    if (p.scope.empty()) continue;
+    if (p.scope == scope) return true;
+    if (wildcard && p.scope.substr(0, p.scope.find(':') + 1) == scope.substr(0, scope.size() - 1)) return true;
+  }
+  return false;
+}
+
+std::vector<std::string> KnownScopes() {
+  std::vector<std::string> out;
+  for (const auto& p : kPolicies) {
+    if (!p.scope.empty()) out.emplace_back(p.scope);
+  }
+  std::sort(out.begin(), out.end());
+  out.erase(std::unique(out.begin(), out.end()), out.end());
+  return out;
 }
 
 std::uint32_t RoleBitOf(std::string_view role) {
@@ -99,6 +131,15 @@ std::string RoleNames(std::uint32_t mask) {
 }
 
 void CheckEveryRouteHasPolicy(const http::Router& router) {
+  // A key-callable private route without a scope could not be restricted; a scope on any other
+  // route would be a promise nothing checks.
+  for (const auto& p : kPolicies) {
+    const bool needs_scope = p.api_keys && (p.roles & kAnonymous) == 0;
+    if (needs_scope == p.scope.empty()) {
+      throw std::logic_error("route " + std::string(p.method) + " " + std::string(p.pattern) +
+                             (needs_scope ? " accepts API keys but names no scope" : " names a scope no key can use"));
+    }
+  }
   for (const auto& r : router.routes()) {
     if (r->pattern.rfind("/debug/", 0) == 0) continue;
     if (!FindPolicy(r->method, r->pattern)) {

@@ -6,6 +6,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "http/router.hpp"
 
@@ -29,6 +30,9 @@ struct RoutePolicy {
   std::uint32_t roles;       // RoleBit mask of who may call it
   bool api_keys;             // an API key may call it (sessions always may, role permitting)
   std::uint32_t per_minute;  // per-endpoint limit per workspace (per IP when anonymous); 0 = none
+  // The scope an API key with a scope list needs ("members:write"); empty for routes keys cannot
+  // call or that need no credentials. A key without scopes may call whatever its role allows.
+  std::string_view scope;
 };
 
 /// Every row of the matrix.
@@ -39,6 +43,14 @@ const RoutePolicy* FindPolicy(std::string_view method, std::string_view pattern)
 std::uint32_t RoleBitOf(std::string_view role);
 /// The names of the roles in a mask, for messages and the matrix listing: "owner, admin".
 std::string RoleNames(std::uint32_t mask);
+/// Whether an API key's scopes cover `needed`: an empty list (no restriction), the scope itself,
+/// "resource:*" or "*". Every route needs nothing beyond its role when `needed` is empty.
+bool ScopesAllow(const std::vector<std::string>& granted, std::string_view needed);
+/// A scope a key may be given: one named in the table, "resource:*" for a resource named there,
+/// or "*".
+bool IsKnownScope(std::string_view scope);
+/// Every scope named in the table, sorted, without duplicates (for messages and docs).
+std::vector<std::string> KnownScopes();
 /// Throws std::logic_error naming the first registered route without a row (test-only /debug
 /// routes excepted): called at startup, so such a server never serves.
 void CheckEveryRouteHasPolicy(const http::Router& router);

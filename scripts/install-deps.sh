@@ -12,7 +12,7 @@ build_pkgs=(g++ cmake ninja-build ccache make pkg-config git
   libhnswlib-dev libpoppler-cpp-dev libzip-dev libxml2-dev libcmark-dev libuchardet-dev libicu-dev
   libmagic-dev libcurl4-openssl-dev)
 test_pkgs=(libgtest-dev libgmock-dev postgresql-15 prometheus curl python3 python3-jwt procps
-  libcairo2-dev redis-server)
+  libcairo2-dev redis-server python3-jsonschema)
 bench_pkgs=(libbenchmark-dev wrk nginx-light util-linux)
 lint_pkgs=(clang-format clang-tidy)
 

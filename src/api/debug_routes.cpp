@@ -63,7 +63,8 @@ void AddRouteListing(http::Router& router) {
                          {"pattern", r->pattern},
                          {"hasPolicy", p != nullptr},
                          {"roles", std::move(roles)},
-                         {"apiKeys", p && p->api_keys}});
+                         {"apiKeys", p && p->api_keys},
+                         {"scope", p ? std::string(p->scope) : std::string()}});
     }
     return http::Response::MakeJson(200, out);
   });

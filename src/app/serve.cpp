@@ -14,6 +14,7 @@
 #include "api/v1/api_key_routes.hpp"
 #include "api/v1/audit_routes.hpp"
 #include "api/v1/auth_routes.hpp"
+#include "api/v1/openapi_routes.hpp"
 #include "api/v1/policy.hpp"
 #include "api/v1/system_routes.hpp"
 #include "api/v1/workspace_routes.hpp"
@@ -151,6 +152,7 @@ int RunServe(const Config& c) {
   api::v1::AddApiKeyRoutes(router, api_ctx);
   api::v1::AddAuditRoutes(router, api_ctx);
   api::v1::AddWorkspaceRoutes(router, api_ctx);
+  api::v1::AddOpenApiRoutes(router, api_ctx);
   try {
     api::v1::CheckEveryRouteHasPolicy(router);
   } catch (const std::logic_error& e) {

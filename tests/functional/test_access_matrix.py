@@ -194,7 +194,7 @@ class AccessMatrix(unittest.TestCase):
         self.assertEqual(public, {
             ("GET", "/health"), ("GET", "/api/v1/system/health"), ("GET", "/status"),
             ("GET", "/api/v1/system/status"), ("GET", "/status/ready"), ("GET", "/status/live"),
-            ("GET", "/metrics"), ("GET", "/api/v1/observability/metrics"),
+            ("GET", "/metrics"), ("GET", "/api/v1/observability/metrics"), ("GET", "/api/v1/openapi.json"),
             ("POST", "/api/v1/auth/onboarding"), ("POST", "/api/v1/auth/create-workspace"),
             ("POST", "/api/v1/auth/register"), ("POST", "/api/v1/auth/login"), ("POST", "/api/v1/auth/token"),
             ("POST", "/api/v1/auth/token/refresh"), ("POST", "/api/v1/auth/logout"),

@@ -25,6 +25,7 @@ constexpr std::array kPolicies{
     RoutePolicy{"GET",    "/status/live",                               kEveryone,     kKeys,   0, ""},
     RoutePolicy{"GET",    "/metrics",                                   kEveryone,     kKeys,   0, ""},
     RoutePolicy{"GET",    "/api/v1/observability/metrics",              kEveryone,     kKeys,   0, ""},
+    RoutePolicy{"GET",    "/api/v1/openapi.json",                       kEveryone,     kKeys,   0, ""},
 
     // Sessions. Public ones authenticate by what they are sent (password, refresh token).
     RoutePolicy{"POST",   "/api/v1/auth/onboarding",                    kEveryone,     kNoKeys, 10, ""},

@@ -1,0 +1,519 @@
+"""GET /api/v1/openapi.json and whether docs/openapi.json stays true to the server.
+
+- the served document is docs/openapi.json byte for byte (OpenAPI 3.1, cacheable, with an ETag);
+- its operations are exactly the routes the server registers (GET /debug/routes, test-only /debug/*
+  routes aside), so an undocumented route and a documented route that does not exist both fail;
+- each operation's x-roles, x-scope and security state the access policy the server enforces;
+- every path parameter is declared, every $ref resolves, every schema is a valid 2020-12 schema;
+- a request body is closed (additionalProperties: false) exactly where the handler answers
+  400 UNKNOWN_FIELDS to a field it does not know;
+- real responses of a realistic flow, and error responses, have a documented status and media type
+  and validate against the documented schema. Validation is stricter than the document: an object
+  may not carry a field the schema does not name (the document itself leaves response objects open
+  so clients stay forward compatible), so a handler adding a field must document it.
+
+Needs Debian's python3-jsonschema (Draft 2020-12, the dialect of OpenAPI 3.1 schemas)."""
+
+import copy
+import json
+import os
+import re
+import unittest
+import uuid
+
+import jsonschema
+
+from harness import StudioTestCase
+
+DOC_PATH = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "docs", "openapi.json")
+PASSWORD = "correct horse battery staple 42!"
+HTTP_METHODS = ("get", "put", "post", "delete", "patch", "head", "options", "trace")
+ISO_UTC = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{3})?Z$")
+
+
+def load_document():
+    with open(DOC_PATH, "rb") as f:
+        raw = f.read()
+    return raw, json.loads(raw)
+
+
+def operations(spec):
+    """(METHOD, path template) → operation object."""
+    out = {}
+    for path, item in spec["paths"].items():
+        for method in HTTP_METHODS:
+            if method in item:
+                out[(method.upper(), path)] = item[method]
+    return out
+
+
+def walk(node):
+    yield node
+    if isinstance(node, dict):
+        for value in node.values():
+            yield from walk(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from walk(value)
+
+
+def pointer(spec, ref):
+    """The node a local "#/a/b~1c" reference names; KeyError when it names nothing."""
+    if not ref.startswith("#/"):
+        raise KeyError(ref)
+    node = spec
+    for part in ref[2:].split("/"):
+        part = part.replace("~1", "/").replace("~0", "~")
+        node = node[int(part)] if isinstance(node, list) else node[part]
+    return node
+
+
+def strict(node):
+    """A copy in which every object schema naming its properties refuses any other property."""
+    node = copy.deepcopy(node)
+    for sub in walk(node):
+        if isinstance(sub, dict) and isinstance(sub.get("properties"), dict):
+            if "additionalProperties" not in sub and "unevaluatedProperties" not in sub:
+                sub["additionalProperties"] = False
+    return node
+
+
+def format_checker():
+    # Only formats checked the same way by every jsonschema version (Debian's 4.10 needs optional
+    # packages for date-time): the server writes UTC with seconds, or milliseconds in audit events.
+    checker = jsonschema.FormatChecker(formats=())
+    checker.checks("date-time")(lambda value: not isinstance(value, str) or bool(ISO_UTC.match(value)))
+    return checker
+
+
+class OpenApiTestCase(StudioTestCase):
+    """Shared helpers: look up what the document says and check a response against it."""
+
+    server_env = {"STUDIO_MAX_BODY": "64KiB"}
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.raw_doc, cls.spec = load_document()
+        cls.ops = operations(cls.spec)
+        cls.strict_schemas = strict(cls.spec["components"]["schemas"])
+        cls.formats = format_checker()
+
+    def resolve(self, node):
+        while isinstance(node, dict) and "$ref" in node:
+            node = pointer(self.spec, node["$ref"])
+        return node
+
+    def call(self, method, template, params=None, token=None, body=None, headers=None, query="", raw=None):
+        path = template
+        for name, value in (params or {}).items():
+            path = path.replace("{%s}" % name, value)
+        self.assertNotIn("{", path, "unfilled parameter in " + path)
+        h = dict(headers or {})
+        if token:
+            h["Authorization"] = "Bearer " + token
+        data = raw
+        if body is not None:
+            data = json.dumps(body).encode()
+            h.setdefault("Content-Type", "application/json")
+        return self.studio.request(method, path + query, body=data, headers=h)
+
+    def validate(self, instance, schema, where):
+        # The schema's $refs ("#/components/schemas/X") resolve against the root of the schema
+        # validated, so the (strict) component schemas ride along under the same pointer.
+        root = {"$schema": "https://json-schema.org/draft/2020-12/schema",
+                "components": {"schemas": self.strict_schemas}, "allOf": [strict(schema)]}
+        validator = jsonschema.Draft202012Validator(root, format_checker=self.formats)
+        errors = sorted(validator.iter_errors(instance), key=lambda e: list(e.absolute_path))
+        if errors:
+            self.fail("%s: %d schema error(s), first at %s: %s\n%s" % (
+                where, len(errors), "/".join(map(str, errors[0].absolute_path)), errors[0].message,
+                json.dumps(instance)[:1000]))
+
+    def check(self, r, method, template, status=None):
+        """Asserts the response is documented for the operation and matches its schema; returns
+        the parsed body (None when there is none)."""
+        where = "%s %s → %s" % (method, template, r.status)
+        if status is not None:
+            self.assertEqual(r.status, status, "%s: %s" % (where, r.body[:500]))
+        op = self.ops.get((method, template))
+        self.assertIsNotNone(op, "%s %s is not documented" % (method, template))
+        self.assertIn(str(r.status), op["responses"], "%s: status not documented (%s)" % (where, r.body[:300]))
+        documented = self.resolve(op["responses"][str(r.status)])
+        content = documented.get("content")
+        if not content:
+            self.assertEqual(r.body, b"", where + ": documented without a body")
+            return None
+        media = r.headers.get("content-type")
+        self.assertIn(media, content, where + ": media type not documented")
+        schema = content[media].get("schema")
+        if not (media == "application/json" or media.endswith("+json")):
+            return r.body
+        body = json.loads(r.body)
+        if schema is not None:
+            self.validate(body, schema, where)
+        return body
+
+    def check_problem(self, r, method, template, status, code):
+        p = self.check(r, method, template, status)
+        self.assertEqual(r.headers.get("content-type"), "application/problem+json")
+        self.assertEqual(p["code"], code, p)
+        return p
+
+    def onboard(self, name="Docs"):
+        email = "owner-%s@example.com" % uuid.uuid4().hex[:10]
+        body = {"workspaceName": "%s %s" % (name, uuid.uuid4().hex[:6]), "adminEmail": email,
+                "adminPassword": PASSWORD, "name": "Olga Owner"}
+        r = self.call("POST", "/api/v1/auth/onboarding", body=body)
+        return email, self.check(r, "POST", "/api/v1/auth/onboarding", 201)
+
+
+class OpenApiDocument(OpenApiTestCase):
+    """The document itself, and that it agrees with the server's routes and policy."""
+
+    def routes(self):
+        r = self.call("GET", "/debug/routes")
+        self.assertEqual(r.status, 200, r.body)
+        return r.json()
+
+    def test_served_verbatim_and_cacheable(self):
+        r = self.call("GET", "/api/v1/openapi.json")
+        self.assertEqual(r.status, 200, r.body)
+        self.assertEqual(r.headers.get("content-type"), "application/json")
+        self.assertEqual(r.body, self.raw_doc, "the served document differs from docs/openapi.json")
+        self.assertEqual(r.json(), self.spec)
+        self.assertIn("public", r.headers.get("cache-control", ""))
+        self.assertRegex(r.headers.get("cache-control", ""), r"max-age=\d+")
+        self.assertRegex(r.headers.get("etag", ""), r'^"[0-9a-f]{16,}"$')
+        self.check(r, "GET", "/api/v1/openapi.json", 200)
+
+        self.assertRegex(self.spec["openapi"], r"^3\.1\.\d+$")
+        self.assertEqual(self.spec["info"]["title"], "Soft Systems Studio API")
+        self.assertEqual(self.spec["servers"], [{"url": "/"}])
+        status = self.call("GET", "/status").json()
+        self.assertEqual(self.spec["info"]["version"], status["version"])
+
+    def test_etag_revalidation(self):
+        etag = self.call("GET", "/api/v1/openapi.json").headers["etag"]
+        r = self.call("GET", "/api/v1/openapi.json", headers={"If-None-Match": etag})
+        self.check(r, "GET", "/api/v1/openapi.json", 304)
+        self.assertEqual(r.headers.get("etag"), etag)
+        r = self.call("GET", "/api/v1/openapi.json", headers={"If-None-Match": '"other", W/' + etag})
+        self.assertEqual(r.status, 304)
+        r = self.call("GET", "/api/v1/openapi.json", headers={"If-None-Match": '"something-else"'})
+        self.assertEqual(r.status, 200)
+        self.assertEqual(r.body, self.raw_doc)
+
+    def test_operations_are_exactly_the_registered_routes(self):
+        registered = {(r["method"], r["pattern"]) for r in self.routes()}
+        documented = set(self.ops)
+        self.assertGreater(len(registered), 30)
+        self.assertEqual(sorted(registered - documented), [], "registered but not documented")
+        self.assertEqual(sorted(documented - registered), [], "documented but not registered")
+
+    def test_access_rules_state_the_policy(self):
+        for route in self.routes():
+            key = (route["method"], route["pattern"])
+            op = self.ops[key]
+            with self.subTest(route=key):
+                self.assertTrue(route["hasPolicy"])
+                self.assertEqual(sorted(op["x-roles"]), sorted(route["roles"]))
+                self.assertEqual(op.get("x-scope", ""), route["scope"])
+                schemes = sorted(sorted(req) for req in op["security"])
+                if "anonymous" in route["roles"]:
+                    # Public: no requirement, or "none" among the alternatives.
+                    self.assertTrue(op["security"] == [] or {} in op["security"], op["security"])
+                elif route["apiKeys"]:
+                    self.assertEqual(schemes, [["apiKeyHeader"], ["bearerAuth"]])
+                else:
+                    self.assertEqual(schemes, [["bearerAuth"]])
+
+    def test_security_schemes(self):
+        schemes = self.spec["components"]["securitySchemes"]
+        self.assertEqual(schemes["bearerAuth"], {**schemes["bearerAuth"], "type": "http", "scheme": "bearer",
+                                                 "bearerFormat": "JWT"})
+        self.assertEqual(schemes["apiKeyHeader"], {**schemes["apiKeyHeader"], "type": "apiKey", "in": "header",
+                                                   "name": "X-API-Key"})
+        for op in self.ops.values():
+            for requirement in op["security"]:
+                for name in requirement:
+                    self.assertIn(name, schemes)
+
+    def test_path_parameters_are_declared(self):
+        for path, item in self.spec["paths"].items():
+            in_template = set(re.findall(r"\{([^}]+)\}", path))
+            shared = [self.resolve(p) for p in item.get("parameters", [])]
+            for method in HTTP_METHODS:
+                if method not in item:
+                    continue
+                with self.subTest(operation=(method, path)):
+                    params = shared + [self.resolve(p) for p in item[method].get("parameters", [])]
+                    declared = {p["name"] for p in params if p["in"] == "path"}
+                    self.assertEqual(declared, in_template)
+                    for p in params:
+                        if p["in"] == "path":
+                            self.assertIs(p.get("required"), True, p)
+
+    def test_every_ref_resolves(self):
+        refs = {node["$ref"] for node in walk(self.spec) if isinstance(node, dict) and "$ref" in node}
+        self.assertGreater(len(refs), 20)
+        for ref in sorted(refs):
+            with self.subTest(ref=ref):
+                try:
+                    pointer(self.spec, ref)
+                except (KeyError, IndexError, ValueError):
+                    self.fail("%s does not resolve" % ref)
+
+    def test_schemas_and_operations_are_well_formed(self):
+        for name, schema in self.spec["components"]["schemas"].items():
+            with self.subTest(schema=name):
+                jsonschema.Draft202012Validator.check_schema(schema)
+        ids = [op["operationId"] for op in self.ops.values()]
+        self.assertEqual(len(ids), len(set(ids)), "operationIds must be unique")
+        problem = self.spec["components"]["schemas"]["Problem"]
+        self.assertEqual(set(problem["required"]), {"type", "title", "status", "detail", "code", "requestId"})
+        for key, op in self.ops.items():
+            with self.subTest(operation=key):
+                self.assertTrue(any(code.startswith("2") for code in op["responses"]), "no success response")
+                for code, response in op["responses"].items():
+                    response = self.resolve(response)
+                    self.assertIn("description", response)
+                    if code.startswith("4"):
+                        self.assertIn("application/problem+json", response.get("content", {}), code)
+                    for media in response.get("content", {}).values():
+                        if "schema" in media:
+                            jsonschema.Draft202012Validator.check_schema(media["schema"])
+                if "requestBody" in op:
+                    self.assertIn("application/json", op["requestBody"]["content"])
+
+    def test_closed_request_bodies_are_the_ones_refusing_unknown_fields(self):
+        _, owner = self.onboard()
+        params = {"id": owner["workspaceId"], "userId": "usr_doesnotexist",
+                  "invitationId": "inv_doesnotexist", "keyId": "key_doesnotexist"}
+        checked = 0
+        for (method, template), op in sorted(self.ops.items()):
+            if "requestBody" not in op:
+                continue
+            schema = self.resolve(op["requestBody"]["content"]["application/json"]["schema"])
+            closed = schema.get("additionalProperties") is False
+            public = "anonymous" in op["x-roles"]
+            # Public routes get no credentials, so logout cannot end the owner's session.
+            r = self.call(method, template, params, token=None if public else owner["accessToken"],
+                          body={"zzNotAField": 1})
+            with self.subTest(operation=(method, template), closed=closed):
+                code = r.json().get("code") if r.body else None
+                if closed:
+                    self.check_problem(r, method, template, 400, "UNKNOWN_FIELDS")
+                    self.assertEqual(r.json()["errors"], [{"field": "zzNotAField", "message": "cannot be set"}])
+                else:
+                    self.assertNotEqual(code, "UNKNOWN_FIELDS", r.body)
+                    self.check(r, method, template)
+            checked += 1
+        self.assertGreater(checked, 12)
+
+
+class OpenApiResponses(OpenApiTestCase):
+    """Real responses against the documented schemas."""
+
+    def test_operational_endpoints(self):
+        for template in ("/status/live", "/status/ready", "/health", "/api/v1/system/health", "/status",
+                         "/api/v1/system/status"):
+            self.check(self.call("GET", template), "GET", template, 200)
+        for template in ("/metrics", "/api/v1/observability/metrics"):
+            body = self.check(self.call("GET", template), "GET", template, 200)
+            self.assertIn(b"http_requests_total", body)
+
+    def test_realistic_flow(self):
+        email, onboarded = self.onboard("Flow")
+        self.assertIn("refreshToken", onboarded)
+        wid = onboarded["workspaceId"]
+
+        s = self.check(self.call("POST", "/api/v1/auth/login", body={"email": email, "password": PASSWORD}),
+                       "POST", "/api/v1/auth/login", 200)
+        s = self.check(self.call("POST", "/api/v1/auth/token", body={"refreshToken": s["refreshToken"]}),
+                       "POST", "/api/v1/auth/token", 200)
+        s = self.check(self.call("POST", "/api/v1/auth/token/refresh", body={"refreshToken": s["refreshToken"]}),
+                       "POST", "/api/v1/auth/token/refresh", 200)
+        owner = s["accessToken"]
+        # A browser request (with Origin) gets the refresh token as a cookie only.
+        r = self.call("POST", "/api/v1/auth/login", body={"email": email, "password": PASSWORD},
+                      headers={"Origin": "http://127.0.0.1:%d" % self.studio.port})
+        self.assertNotIn("refreshToken", self.check(r, "POST", "/api/v1/auth/login", 200))
+        self.assertIn("refresh_token=", r.headers.get("set-cookie", ""))
+
+        me = self.check(self.call("GET", "/api/v1/auth/me", token=owner), "GET", "/api/v1/auth/me", 200)
+        self.assertEqual(me["workspaceId"], wid)
+
+        self.check(self.call("GET", "/api/v1/workspaces", token=owner), "GET", "/api/v1/workspaces", 200)
+        ws = {"id": wid}
+        self.check(self.call("GET", "/api/v1/workspaces/{id}", ws, owner), "GET", "/api/v1/workspaces/{id}", 200)
+        renamed = self.check(self.call("PATCH", "/api/v1/workspaces/{id}", ws, owner, {"name": "Renamed"}),
+                             "PATCH", "/api/v1/workspaces/{id}", 200)
+        self.assertEqual(renamed["name"], "Renamed")
+        second = self.check(self.call("POST", "/api/v1/workspaces", token=owner, body={"name": "Second " + wid[-6:]}),
+                            "POST", "/api/v1/workspaces", 201)
+        self.assertEqual(second["role"], "owner")
+
+        # People: invite, list, accept (a new account), change the role, remove.
+        invited = "invitee-%s@example.com" % uuid.uuid4().hex[:10]
+        inv = self.check(self.call("POST", "/api/v1/workspaces/{id}/invitations", ws, owner,
+                                   {"email": invited, "role": "member"}),
+                         "POST", "/api/v1/workspaces/{id}/invitations", 201)
+        pending = self.check(self.call("GET", "/api/v1/workspaces/{id}/invitations", ws, owner),
+                             "GET", "/api/v1/workspaces/{id}/invitations", 200)
+        self.assertEqual([i["id"] for i in pending["invitations"]], [inv["id"]])
+        joined = self.check(self.call("POST", "/api/v1/invitations/accept",
+                                      body={"token": inv["token"], "password": PASSWORD, "name": "Ivy"}),
+                            "POST", "/api/v1/invitations/accept", 200)
+        self.assertEqual(joined["workspaceId"], wid)
+        member = {"id": wid, "userId": joined["userId"]}
+        members = self.check(self.call("GET", "/api/v1/workspaces/{id}/members", ws, owner),
+                             "GET", "/api/v1/workspaces/{id}/members", 200)
+        self.assertEqual(len(members["members"]), 2)
+        changed = self.check(self.call("PATCH", "/api/v1/workspaces/{id}/members/{userId}", member, owner,
+                                       {"role": "agent"}),
+                             "PATCH", "/api/v1/workspaces/{id}/members/{userId}", 200)
+        self.assertEqual(changed["role"], "agent")
+        # An existing account accepts with its session.
+        other_email = "other-%s@example.com" % uuid.uuid4().hex[:10]
+        self.check(self.call("POST", "/api/v1/auth/register", body={"email": other_email, "password": PASSWORD}),
+                   "POST", "/api/v1/auth/register", 201)
+        inv2 = self.check(self.call("POST", "/api/v1/workspaces/{id}/invitations", ws, owner,
+                                    {"email": other_email, "role": "service"}),
+                          "POST", "/api/v1/workspaces/{id}/invitations", 201)
+        accepted = self.check(self.call("POST", "/api/v1/invitations/accept",
+                                        body={"token": inv2["token"], "password": PASSWORD}),
+                              "POST", "/api/v1/invitations/accept", 200)
+        self.assertEqual(accepted["role"], "service")
+        inv3 = self.check(self.call("POST", "/api/v1/workspaces/{id}/invitations", ws, owner,
+                                    {"email": "nobody-%s@example.com" % uuid.uuid4().hex[:8], "role": "agent"}),
+                          "POST", "/api/v1/workspaces/{id}/invitations", 201)
+        self.check(self.call("DELETE", "/api/v1/workspaces/{id}/invitations/{invitationId}",
+                             {"id": wid, "invitationId": inv3["id"]}, owner),
+                   "DELETE", "/api/v1/workspaces/{id}/invitations/{invitationId}", 204)
+        self.check(self.call("POST", "/api/v1/auth/token/revoke", token=joined["accessToken"]),
+                   "POST", "/api/v1/auth/token/revoke", 204)
+        self.check(self.call("DELETE", "/api/v1/workspaces/{id}/members/{userId}", member, owner),
+                   "DELETE", "/api/v1/workspaces/{id}/members/{userId}", 204)
+
+        # API keys: create, use, list, revoke.
+        key = self.check(self.call("POST", "/api/v1/workspaces/{id}/api-keys", ws, owner,
+                                   {"name": "ci", "role": "member", "scopes": ["workspace:read", "usage:read"]}),
+                         "POST", "/api/v1/workspaces/{id}/api-keys", 201)
+        r = self.call("GET", "/api/v1/workspaces/{id}", ws, headers={"X-API-Key": key["key"]})
+        self.check(r, "GET", "/api/v1/workspaces/{id}", 200)
+        r = self.call("GET", "/api/v1/workspaces/{id}/usage", ws, token=key["key"])  # Bearer sk_… works too
+        self.check(r, "GET", "/api/v1/workspaces/{id}/usage", 200)
+        keys = self.check(self.call("GET", "/api/v1/workspaces/{id}/api-keys", ws, owner),
+                          "GET", "/api/v1/workspaces/{id}/api-keys", 200)
+        self.assertEqual([k["id"] for k in keys["apiKeys"]], [key["id"]])
+        self.check(self.call("DELETE", "/api/v1/workspaces/{id}/api-keys/{keyId}", {"id": wid, "keyId": key["id"]},
+                             owner),
+                   "DELETE", "/api/v1/workspaces/{id}/api-keys/{keyId}", 204)
+
+        # Audit and usage.
+        page = self.check(self.call("GET", "/api/v1/workspaces/{id}/audit-logs", ws, owner, query="?limit=2"),
+                          "GET", "/api/v1/workspaces/{id}/audit-logs", 200)
+        self.assertEqual(len(page["items"]), 2)
+        self.assertIsNotNone(page["nextCursor"])
+        self.check(self.call("GET", "/api/v1/workspaces/{id}/audit-logs", ws, owner,
+                             query="?limit=200&cursor=" + page["nextCursor"]),
+                   "GET", "/api/v1/workspaces/{id}/audit-logs", 200)
+        self.check(self.call("GET", "/api/v1/workspaces/{id}/audit-logs", ws, owner, query="?action=auth.login"),
+                   "GET", "/api/v1/workspaces/{id}/audit-logs", 200)
+        usage = self.check(self.call("GET", "/api/v1/workspaces/{id}/usage", ws, owner),
+                           "GET", "/api/v1/workspaces/{id}/usage", 200)
+        self.assertEqual(usage["members"]["byRole"]["service"], 1)
+
+        # Sessions: switch, change the password, delete the second workspace, sign out.
+        switched = self.check(self.call("POST", "/api/v1/auth/switch-workspace", token=owner,
+                                        body={"workspaceId": second["id"]}),
+                              "POST", "/api/v1/auth/switch-workspace", 200)
+        self.assertEqual(switched["workspaceId"], second["id"])
+        fresh = self.check(self.call("POST", "/api/v1/auth/password", token=switched["accessToken"],
+                                     body={"currentPassword": PASSWORD, "newPassword": PASSWORD + " again"}),
+                           "POST", "/api/v1/auth/password", 200)
+        self.check(self.call("DELETE", "/api/v1/workspaces/{id}", {"id": second["id"]}, fresh["accessToken"]),
+                   "DELETE", "/api/v1/workspaces/{id}", 204)
+        self.check(self.call("POST", "/api/v1/auth/logout", body={"refreshToken": fresh["refreshToken"]}),
+                   "POST", "/api/v1/auth/logout", 204)
+        self.check(self.call("POST", "/api/v1/auth/token/revoke-all", token=accepted["accessToken"]),
+                   "POST", "/api/v1/auth/token/revoke-all", 204)
+        self.check_problem(self.call("GET", "/api/v1/auth/me", token=accepted["accessToken"]),
+                           "GET", "/api/v1/auth/me", 401, "INVALID_TOKEN")
+
+    def test_error_responses(self):
+        email, owner = self.onboard("Errors")
+        wid, token = owner["workspaceId"], owner["accessToken"]
+        ws = {"id": wid}
+        onboarding = "/api/v1/auth/onboarding"
+
+        self.check_problem(self.call("GET", "/api/v1/auth/me"), "GET", "/api/v1/auth/me", 401, "UNAUTHORIZED")
+        self.check_problem(self.call("GET", "/api/v1/workspaces/{id}", ws, headers={"X-API-Key": "sk_nope"}),
+                           "GET", "/api/v1/workspaces/{id}", 401, "INVALID_API_KEY")
+        self.check_problem(self.call("POST", "/api/v1/auth/login", body={"email": email, "password": "wrong"}),
+                           "POST", "/api/v1/auth/login", 401, "invalid_credentials")
+        self.check_problem(self.call("POST", "/api/v1/auth/token", body={"refreshToken": "nope"}),
+                           "POST", "/api/v1/auth/token", 401, "INVALID_REFRESH_TOKEN")
+
+        p = self.check_problem(self.call("POST", onboarding, body={"workspaceName": "X", "adminEmail": "bad",
+                                                                   "adminPassword": PASSWORD}),
+                               "POST", onboarding, 400, "VALIDATION_FAILED")
+        self.assertTrue(p["errors"])
+        self.check_problem(self.call("POST", onboarding, raw=b"{not json", headers={"Content-Type": "application/json"}),
+                           "POST", onboarding, 400, "INVALID_JSON")
+        self.check_problem(self.call("POST", onboarding, raw=b"hello", headers={"Content-Type": "text/plain"}),
+                           "POST", onboarding, 415, "UNSUPPORTED_MEDIA_TYPE")
+        big = {"workspaceName": "x" * (70 * 1024)}
+        self.check_problem(self.call("POST", onboarding, body=big), "POST", onboarding, 413, "PAYLOAD_TOO_LARGE")
+        self.check_problem(self.call("POST", onboarding, body={"workspaceName": "Again", "adminEmail": email,
+                                                               "adminPassword": PASSWORD}),
+                           "POST", onboarding, 409, "EMAIL_TAKEN")
+        self.check_problem(self.call("GET", "/api/v1/openapi.json", query="?api_key=sk_x"),
+                           "GET", "/api/v1/openapi.json", 400, "CREDENTIALS_IN_URL")
+        self.check_problem(self.call("GET", "/api/v1/workspaces/{id}/audit-logs", ws, token, query="?limit=0"),
+                           "GET", "/api/v1/workspaces/{id}/audit-logs", 400, "INVALID_QUERY")
+
+        self.check_problem(self.call("GET", "/api/v1/workspaces/{id}", {"id": "ws_doesnotexist"}, token),
+                           "GET", "/api/v1/workspaces/{id}", 404, "NOT_FOUND")
+        self.check_problem(self.call("PATCH", "/api/v1/workspaces/{id}/members/{userId}",
+                                     {"id": wid, "userId": owner["userId"]}, token, {"role": "member"}),
+                           "PATCH", "/api/v1/workspaces/{id}/members/{userId}", 409, "LAST_OWNER")
+        self.check_problem(self.call("POST", "/api/v1/invitations/accept", body={"token": "nope", "password": "x"}),
+                           "POST", "/api/v1/invitations/accept", 404, "INVITATION_NOT_FOUND")
+
+        inv = self.call("POST", "/api/v1/workspaces/{id}/invitations", ws, token,
+                        {"email": "m-%s@example.com" % uuid.uuid4().hex[:8], "role": "member"}).json()
+        member = self.call("POST", "/api/v1/invitations/accept", body={"token": inv["token"], "password": PASSWORD}).json()
+        self.check_problem(self.call("PATCH", "/api/v1/workspaces/{id}", ws, member["accessToken"], {"name": "Mine"}),
+                           "PATCH", "/api/v1/workspaces/{id}", 403, "FORBIDDEN")
+        self.check_problem(self.call("GET", "/api/v1/workspaces/{id}", ws, token, headers={"X-Workspace-ID": "ws_x"}),
+                           "GET", "/api/v1/workspaces/{id}", 403, "WORKSPACE_MISMATCH")
+        key = self.call("POST", "/api/v1/workspaces/{id}/api-keys", ws, token, {"name": "k", "role": "member", "scopes": ["usage:read"]})
+        key = key.json()["key"]
+        self.check_problem(self.call("GET", "/api/v1/auth/me", headers={"X-API-Key": key}),
+                           "GET", "/api/v1/auth/me", 403, "API_KEY_NOT_ALLOWED")
+        self.check_problem(self.call("GET", "/api/v1/workspaces/{id}/members", ws, headers={"X-API-Key": key}),
+                           "GET", "/api/v1/workspaces/{id}/members", 403, "INSUFFICIENT_SCOPE")
+
+
+class OpenApiRateLimited(OpenApiTestCase):
+    """429 needs its own server: a per-IP limit of a few requests would starve the other tests."""
+
+    server_env = {"STUDIO_RATE_LIMIT_PER_IP": "3"}
+
+    def test_too_many_requests(self):
+        statuses = []
+        for _ in range(6):
+            r = self.call("GET", "/api/v1/openapi.json")
+            statuses.append(r.status)
+            if r.status == 429:
+                self.check_problem(r, "GET", "/api/v1/openapi.json", 429, "RATE_LIMITED")
+                self.assertTrue(r.headers.get("retry-after"))
+                break
+            self.check(r, "GET", "/api/v1/openapi.json", 200)
+        self.assertEqual(statuses[-1], 429, statuses)
+
+
+if __name__ == "__main__":
+    unittest.main()

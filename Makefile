@@ -19,6 +19,7 @@ release:
 	cmake --build $(RELEASE_DIR) -j $(JOBS)
 
 run: release
+	scripts/fetch-models.sh >/dev/null
 	mkdir -p $(DATA_DIR)
 	STUDIO_DATA_DIR=$(DATA_DIR) $(RELEASE_DIR)/src/app/studio migrate
 	STUDIO_DATA_DIR=$(DATA_DIR) STUDIO_LISTEN=$(LISTEN) exec $(RELEASE_DIR)/src/app/studio serve

@@ -8,4 +8,7 @@ cd "$(dirname "$0")/.."
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1:strict_string_checks=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 export STUDIO_REQUIRE_PROMTOOL=1 STUDIO_REQUIRE_PYJWT=1
+# Word vectors and tokenizer ranks: fetched once per machine into a cache outside the clone.
+STUDIO_MODELS_DIR=$(scripts/fetch-models.sh | tail -n 1)
+export STUDIO_MODELS_DIR STUDIO_REQUIRE_MODELS=1
 exec scripts/with-postgres.sh ctest --test-dir "$build_dir" --output-on-failure -j "$(nproc)" --timeout 600

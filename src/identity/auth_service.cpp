@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <memory>
 
 #include "auth/secrets.hpp"
 #include "core/error.hpp"
@@ -9,6 +10,7 @@
 #include "core/json.hpp"
 #include "obs/log.hpp"
 #include "store/audit_repo.hpp"
+#include "store/identity_epoch_repo.hpp"
 #include "store/tokens_repo.hpp"
 #include "store/users_repo.hpp"
 #include "store/workspaces_repo.hpp"
@@ -316,20 +318,31 @@ void AuthService::Logout(const Principal* principal, std::optional<std::string_v
 Principal AuthService::Authenticate(std::string_view bearer_token) {
   auth::AccessClaims claims = signer_.Verify(bearer_token, Now());
   return db_.ReadValue([&](store::Tx& tx) {
-    auto user = store::users::FindById(tx, claims.sub);
-    if (!user || user->disabled || user->token_version != claims.ver) {
+    // One query per request while nothing changes; the account's own queries after a change.
+    const std::int64_t epoch = store::identity_epoch::Current(tx);
+    std::shared_ptr<const CachedAccount> account = accounts_.Find(claims.sub, epoch);
+    if (!account) {
+      auto user = store::users::FindById(tx, claims.sub);
+      if (!user) throw Unauthorized("The access token has been revoked; sign in again.", "INVALID_TOKEN");
+      user->password_hash.reset();
+      account = std::make_shared<const CachedAccount>(
+          CachedAccount{std::move(*user), store::workspaces::ListForUser(tx, claims.sub)});
+      accounts_.Put(claims.sub, epoch, account);
+    }
+    const store::UserRecord& user = account->user;
+    const std::string* role = account->RoleIn(claims.wid);
+    if (user.disabled || user.token_version != claims.ver || role == nullptr) {
       throw Unauthorized("The access token has been revoked; sign in again.", "INVALID_TOKEN");
     }
-    auto role = store::memberships::Role(tx, claims.wid, claims.sub);
-    if (!role) throw Unauthorized("The access token has been revoked; sign in again.", "INVALID_TOKEN");
     Principal p;
     p.user_id = claims.sub;
     p.workspace_id = claims.wid;
     p.role = *role;
-    p.is_admin = user->is_admin;
+    p.is_admin = user.is_admin;
     p.token_id = claims.jti;
-    p.email = user->email;
-    p.name = user->name;
+    p.email = user.email;
+    p.name = user.name;
+    p.account = std::move(account);
     return p;
   });
 }
@@ -407,6 +420,8 @@ Session AuthService::StartSession(store::Tx& tx, const std::string& user_id, con
 
 AccountView AuthService::Account(const Principal& p) {
   if (p.api_key) throw Forbidden("API keys have no account.", "API_KEY_NOT_ALLOWED");
+  // Authenticate read the memberships in the same snapshot as the token check.
+  if (p.account) return AccountView{p, p.email, p.name, p.account->workspaces};
   return db_.ReadValue([&](store::Tx& tx) {
     return AccountView{p, p.email, p.name, store::workspaces::ListForUser(tx, p.user_id)};
   });

@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -12,6 +13,7 @@
 
 #include "auth/jwt.hpp"
 #include "auth/password.hpp"
+#include "identity/account_cache.hpp"
 #include "ratelimit/limiter.hpp"
 #include "store/db.hpp"
 #include "store/workspaces_repo.hpp"
@@ -59,9 +61,10 @@ struct Principal {
   std::string token_id;             // the JWT's jti, or the API key's id
   bool api_key = false;             // authenticated by an API key rather than a session
   std::vector<std::string> scopes;  // an API key's scopes (empty = everything its role allows)
-  // A session's account, read with the token check anyway, so GET /auth/me needs one query less.
+  // A session's account, read with the token check anyway, so GET /auth/me needs no query.
   std::string email;
   std::optional<std::string> name;
+  std::shared_ptr<const CachedAccount> account;  // sessions only
 };
 
 /// The caller's account and workspaces, for GET /auth/me.
@@ -135,6 +138,7 @@ class AuthService {
   ratelimit::Limiter& limiter_;
   AuthConfig config_;
   auth::JwtSigner signer_;
+  AccountCache accounts_;
 };
 
 /// Appends an audit event stamped with the request's metadata and the current time.

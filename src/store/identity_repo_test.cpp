@@ -1,9 +1,11 @@
 // Users, workspaces and memberships repositories on both backends.
 
+#include <functional>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "store/identity_epoch_repo.hpp"
 #include "store/migrate.hpp"
 #include "store/test_support.hpp"
 #include "store/users_repo.hpp"
@@ -133,6 +135,31 @@ TEST_P(StoreTest, WorkspacesAndMemberships) {
   EXPECT_TRUE(db().WriteValue([](Tx& tx) { return workspaces::Delete(tx, "wks_1"); }));
   EXPECT_EQ(db().ReadValue([](Tx& tx) { return memberships::Role(tx, "wks_1", "usr_a"); }), std::nullopt);
   EXPECT_EQ(db().ReadValue([](Tx& tx) { return workspaces::ListForUser(tx, "usr_a"); }).size(), 1u);
+}
+
+// Every change that decides access moves the epoch (so cached accounts die); logins do not.
+TEST_P(StoreTest, IdentityEpochMovesOnAccessChangesOnly) {
+  Migrate(db());
+  auto epoch = [&] { return db().ReadValue([](Tx& tx) { return identity_epoch::Current(tx); }); };
+  auto moves = [&](const std::function<void(Tx&)>& change) {
+    const std::int64_t before = epoch();
+    db().Write(change);
+    return epoch() > before;
+  };
+  db().Write([](Tx& tx) {
+    users::Insert(tx, User("usr_a", "a@example.com"));
+    workspaces::Insert(tx, {"wks_1", "Acme", "acme", "free"});
+  });
+  EXPECT_TRUE(moves([](Tx& tx) { memberships::Add(tx, "wks_1", "usr_a", "owner", 1); }));
+  EXPECT_TRUE(moves([](Tx& tx) { memberships::SetRole(tx, "wks_1", "usr_a", "member"); }));
+  EXPECT_TRUE(moves([](Tx& tx) { users::BumpTokenVersion(tx, "usr_a"); }));
+  EXPECT_TRUE(moves([](Tx& tx) { users::SetAdmin(tx, "usr_a", true); }));
+  EXPECT_TRUE(moves([](Tx& tx) { workspaces::Rename(tx, "wks_1", "Acme Inc"); }));
+  EXPECT_FALSE(moves([](Tx& tx) { users::RecordFailedLogin(tx, "usr_a", 100, 5, 900); }));
+  EXPECT_FALSE(moves([](Tx& tx) { users::ResetFailedLogins(tx, "usr_a"); }));
+  EXPECT_FALSE(moves([](Tx& tx) { users::UpdatePasswordHash(tx, "usr_a", "$argon2id$new"); }));
+  EXPECT_TRUE(moves([](Tx& tx) { memberships::Remove(tx, "wks_1", "usr_a"); }));
+  EXPECT_TRUE(moves([](Tx& tx) { workspaces::Delete(tx, "wks_1"); }));
 }
 
 TEST_P(StoreTest, MembershipRoleIsConstrained) {

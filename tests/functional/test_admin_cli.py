@@ -212,6 +212,8 @@ class AdminCli(unittest.TestCase):
         self.assertTrue(self.me(self.login(email).json()["accessToken"]).json()["isAdmin"])
         self.assertTrue(self.me(before).json()["isAdmin"])  # read per request: existing sessions see it too
         self.assertOk(self.admin("grant-admin", "--email", email, "--revoke"))
+        # Another process changed it; the server's account cache must not hide that.
+        self.assertFalse(self.me(before).json()["isAdmin"])
         self.assertFalse(self.me(self.login(email).json()["accessToken"]).json()["isAdmin"])
         self.assertBadInput(self.admin("grant-admin", "--email", unique_email()), "No user")
         # --admin at creation.

@@ -127,3 +127,12 @@ if [ -x "$build_dir/src/obs/obs_bench" ]; then
   echo "== micro-benchmarks: metrics"
   "$build_dir/src/obs/obs_bench" --benchmark_min_time=0.2
 fi
+
+if [ -x "$build_dir/bench/queue/queue_bench" ]; then
+  echo
+  echo "== job queue: enqueue + lease + no-op job + complete, durable (PostgreSQL in a throwaway server)"
+  STUDIO_PG_DURABLE=1 scripts/with-postgres.sh "$build_dir/bench/queue/queue_bench"
+  echo
+  echo "== the same workload on BullMQ with a local redis-server (appendfsync always)"
+  bench/queue/bullmq/run.sh
+fi

@@ -111,14 +111,15 @@ if ! "${as_pg[@]}" "$PG_BIN/initdb" -D "$data" -U postgres --auth=trust --encodi
 fi
 
 cat >>"$data/postgresql.conf" <<EOF
-# with-postgres.sh: a disposable test cluster; durability does not matter.
+# with-postgres.sh: a disposable cluster.
 listen_addresses = '127.0.0.1'
 unix_socket_directories = '$dir'
-fsync = off
-synchronous_commit = off
-full_page_writes = off
 max_connections = 200
 EOF
+# Tests: durability does not matter. Benchmarks set STUDIO_PG_DURABLE=1 to measure real commits.
+if [ "${STUDIO_PG_DURABLE:-0}" != 1 ]; then
+  printf 'fsync = off\nsynchronous_commit = off\nfull_page_writes = off\n' >>"$data/postgresql.conf"
+fi
 
 # Another process can grab the port between picking and binding it: retry with a new one.
 port=""

@@ -136,3 +136,9 @@ if [ -x "$build_dir/bench/queue/queue_bench" ]; then
   echo "== the same workload on BullMQ with a local redis-server (appendfsync always)"
   bench/queue/bullmq/run.sh
 fi
+
+if [ -x "$build_dir/bench/search/search_bench" ]; then
+  echo
+  echo "== vector index: 100k clustered 100-d vectors, k=10, single thread"
+  "$build_dir/bench/search/search_bench"
+fi

@@ -3,6 +3,7 @@
 // translation units stay light; the server copies from Beast's parser into these.
 
 #include <chrono>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -26,6 +27,11 @@ struct Request {
   std::vector<std::pair<std::string, std::string>> query;  // decoded, in order
   Headers headers;
   std::string body;
+  /// Upload routes (RouteOptions::upload_to_file) with a multipart/form-data body: the body was
+  /// streamed to this temp file and `body` is empty. The server owns the file and deletes it as soon
+  /// as the handler returns (or throws): copy what must outlive the request. Empty otherwise.
+  std::string body_file;
+  std::uint64_t body_file_size = 0;                         // bytes in body_file
   std::vector<std::pair<std::string, std::string>> params;  // path parameters from the route template
   std::string route;                                        // the matched route template
   std::string request_id;

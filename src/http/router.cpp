@@ -59,6 +59,10 @@ void Router::Add(std::string method, std::string pattern, Handler handler, Route
   route->method = std::move(method);
   route->pattern = std::move(pattern);
   route->handler = std::move(handler);
+  // An upload handler reads a file of up to upload_limit bytes: that must not stall an io thread.
+  if (options.upload_to_file && options.execution == Execution::kInline) {
+    throw std::logic_error("an upload route must run on the blocking pool: " + route->pattern);
+  }
   route->options = options;
   Insert(std::move(route));
 }
@@ -68,6 +72,7 @@ void Router::AddSse(std::string method, std::string pattern, SseHandler handler,
   route->method = std::move(method);
   route->pattern = std::move(pattern);
   route->sse = std::move(handler);
+  if (options.upload_to_file) throw std::logic_error("an event stream cannot take uploads: " + route->pattern);
   options.execution = Execution::kBlocking;
   route->options = options;
   Insert(std::move(route));

@@ -30,6 +30,12 @@ struct RouteOptions {
   Execution execution = Execution::kBlocking;
   std::size_t body_limit = 0;  // bytes; 0 = the server's default
   bool json_body = true;       // a request body must be application/json (else 415)
+  /// File uploads: a multipart/form-data body (with a boundary) is streamed to a temp file in
+  /// ServerOptions::upload_dir under upload_limit instead of into memory, and the handler gets
+  /// Request::body_file / body_file_size. An application/json body is still accepted (read into
+  /// Request::body under body_limit, as usual); any other type → 415. Takes precedence over json_body.
+  bool upload_to_file = false;
+  std::size_t upload_limit = 0;  // bytes; 0 = ServerOptions::upload_limit
 };
 
 struct Route {

@@ -65,5 +65,13 @@ TEST(PercentDecode, HandlesPlusAndErrors) {
   EXPECT_FALSE(PercentDecode("%g0", out, false));
 }
 
+TEST(Router, UploadRoutesMustRunOnTheBlockingPool) {
+  Router r;
+  EXPECT_THROW(r.Add("POST", "/up", Ok(), {.execution = Execution::kInline, .upload_to_file = true}), std::logic_error);
+  EXPECT_THROW(r.AddSse("POST", "/up", [](Request&, SseStream&) {}, {.upload_to_file = true}), std::logic_error);
+  r.Add("POST", "/up", Ok(), {.upload_to_file = true});
+  EXPECT_TRUE(r.Find("POST", "/up").route->options.upload_to_file);
+}
+
 }  // namespace
 }  // namespace studio::http

@@ -1,6 +1,8 @@
 #include "http/server.hpp"
 
 #include <algorithm>
+#include <cerrno>
+#include <filesystem>
 #include <limits>
 #include <mutex>
 #include <optional>
@@ -11,9 +13,11 @@
 #include "core/error.hpp"
 #include "core/ids.hpp"
 #include "http/asio.hpp"
+#include "http/multipart.hpp"
 #include "http/problem.hpp"
 #include "http/sse.hpp"
 #include "http/sse_state.hpp"
+#include "http/temp_file.hpp"
 #include "http/wire.hpp"
 
 namespace studio::http {
@@ -25,6 +29,23 @@ using tcp = asio::ip::tcp;
 using Clock = std::chrono::steady_clock;
 
 constexpr std::string_view kHeartbeat = ": heartbeat\n\n";
+// How long a refused request's unread body is drained before the connection is closed.
+constexpr std::chrono::seconds kLingerTime{2};
+// Upload temp files older than this at startup were left behind by a crash.
+constexpr std::chrono::hours kStaleUploadAge{6};
+
+/// The deadline of an upload that has received `received` bytes so far (see upload_min_rate).
+Clock::duration UploadAllowance(const ServerOptions& opt, std::uint64_t received) {
+  Clock::duration allowance = opt.body_timeout;
+  if (opt.upload_min_rate > 0) allowance += std::chrono::milliseconds(received * 1000 / opt.upload_min_rate);
+  return allowance;
+}
+
+std::string DefaultUploadDir() {
+  std::error_code ec;
+  auto dir = std::filesystem::temp_directory_path(ec);
+  return ec ? std::string("/tmp") : dir.string();
+}
 
 bool IsBodyMethod(std::string_view m) { return m == "POST" || m == "PUT" || m == "PATCH"; }
 
@@ -81,7 +102,8 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
         ioc(io_threads),  // the concurrency hint lets Asio skip cross-thread wake-ups with one thread
         acceptor(ioc),
         deadline(ioc),
-        work(asio::make_work_guard(ioc)) {}
+        work(asio::make_work_guard(ioc)),
+        upload_dir(options.upload_dir.empty() ? DefaultUploadDir() : options.upload_dir) {}
 
   void SessionStarted(Session* s) {
     std::lock_guard lock(sessions_mu);
@@ -117,6 +139,7 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
   std::mutex sessions_mu;
   std::unordered_set<Session*> sessions;  // guarded by sessions_mu
   std::atomic<bool> finished{false};
+  std::string upload_dir;
 };
 
 // One connection. Lives on its own strand; the coroutine Run() owns it through a shared_ptr.
@@ -146,9 +169,12 @@ class Session : public std::enable_shared_from_this<Session> {
     Request request;
     RouteMatch match;
     bool keep_alive = true;
+    TempFile upload;  // the body of an upload route; removed when the request is done
   };
 
   awaitable<bool> ReadRequest(Prepared& p);
+  awaitable<bool> ReadBodyToFile(Prepared& p, bhttp::request_parser<bhttp::string_body>& header, std::size_t limit);
+  awaitable<void> RejectBody(Request& req, const Error& error);
   awaitable<void> WriteResponse(Request& req, Response res, bool keep_alive, std::string_view error);
   awaitable<void> WriteError(Request& req, const Error& error, bool keep_alive);
   awaitable<void> StreamEvents(Request& req, const Route& route);
@@ -160,6 +186,7 @@ class Session : public std::enable_shared_from_this<Session> {
   beast::flat_buffer buffer_;
   std::string remote_;
   bool idle_ = true;               // waiting for the first byte of a request
+  bool lingering_ = false;         // draining a refused request's body before closing
   std::shared_ptr<SseState> sse_;  // set while streaming events
 };
 
@@ -203,7 +230,7 @@ void Server::Impl::HardStop() {
 }
 
 void Session::OnDrain() {
-  if (idle_) {
+  if (idle_ || lingering_) {
     beast::error_code ec;
     stream_.socket().shutdown(tcp::socket::shutdown_both, ec);
     stream_.socket().close(ec);
@@ -253,7 +280,7 @@ void Session::Record(const Request& req, int status, std::size_t bytes_out, std:
   rec.path = req.path;
   rec.status = status;
   rec.duration = Clock::now() - req.received_at;
-  rec.bytes_in = req.body.size();
+  rec.bytes_in = req.body.size() + req.body_file_size;
   rec.bytes_out = bytes_out;
   rec.request_id = req.request_id;
   rec.remote_addr = req.remote_addr;
@@ -279,6 +306,23 @@ awaitable<void> Session::WriteResponse(Request& req, Response res, bool keep_ali
 
 awaitable<void> Session::WriteError(Request& req, const Error& error, bool keep_alive) {
   co_await WriteResponse(req, ProblemResponse(error, req.request_id), keep_alive, {});
+}
+
+// Answers a request whose body is still (partly) on the wire, then closes gracefully: the send side
+// is shut down and whatever the client still sends is discarded until it closes too, or for at most
+// kLingerTime. Closing at once with unread bytes makes the kernel reset the connection, and clients
+// then often lose the error response they were about to read.
+awaitable<void> Session::RejectBody(Request& req, const Error& error) {
+  co_await WriteError(req, error, false);
+  if (server_->draining) co_return;
+  lingering_ = true;
+  buffer_.consume(buffer_.size());
+  beast::error_code ec;
+  stream_.expires_after(kLingerTime);
+  while (!ec) {
+    co_await stream_.async_read_some(buffer_.prepare(16 * 1024), asio::redirect_error(use_awaitable, ec));
+  }
+  lingering_ = false;
 }
 
 // Reads and validates one request. Returns false when the connection should close without (further)
@@ -418,15 +462,39 @@ awaitable<bool> Session::ReadRequest(Prepared& p) {
   req.route = route.pattern;
   req.params = std::move(p.match.params);
 
-  std::size_t limit = route.options.body_limit ? route.options.body_limit : opt.body_limit;
+  // Upload routes stream a multipart body to a file, under their own (larger) limit.
+  const RouteOptions& ro = route.options;
+  std::string_view content_type = req.Header("Content-Type").value_or("");
+  bool to_file =
+      has_body && ro.upload_to_file && IsBodyMethod(req.method) && multipart::IsMultipartFormData(content_type);
+  std::size_t limit = ro.body_limit ? ro.body_limit : opt.body_limit;
+  if (to_file) limit = ro.upload_limit ? ro.upload_limit : opt.upload_limit;
   if (parser.content_length() && *parser.content_length() > limit) {
-    co_await WriteError(req, PayloadTooLarge("The request body exceeds " + std::to_string(limit) + " bytes."), false);
+    co_await RejectBody(req, PayloadTooLarge("The request body exceeds " + std::to_string(limit) + " bytes."));
     co_return false;
   }
-  if (has_body && route.options.json_body && IsBodyMethod(req.method)) {
-    auto ct = req.Header("Content-Type");
-    if (!ct || !IsJsonContentType(*ct)) {
-      co_await WriteError(req, UnsupportedMediaType("This endpoint accepts application/json request bodies."), false);
+  if (has_body && (ro.json_body || ro.upload_to_file) && IsBodyMethod(req.method) && !to_file &&
+      !IsJsonContentType(content_type)) {
+    co_await RejectBody(
+        req, UnsupportedMediaType(ro.upload_to_file ? "This endpoint accepts multipart/form-data or "
+                                                      "application/json request bodies."
+                                                    : "This endpoint accepts application/json request bodies."));
+    co_return false;
+  }
+  if (to_file) {
+    // co_await is not allowed in a handler: the failure is carried out of the catch blocks.
+    std::optional<Error> refused;
+    try {
+      multipart::BoundaryFromContentType(content_type);
+      p.upload = TempFile::Create(server_->upload_dir);
+    } catch (const Error& e) {
+      refused = e;
+    } catch (const std::exception& e) {
+      server_->ReportError(std::string("cannot store an upload: ") + e.what());
+      refused = Error(500, "INTERNAL", "Internal Server Error", "The upload could not be stored.");
+    }
+    if (refused) {
+      co_await RejectBody(req, *refused);
       co_return false;
     }
   }
@@ -438,11 +506,12 @@ awaitable<bool> Session::ReadRequest(Prepared& p) {
                                  asio::redirect_error(use_awaitable, ec));
       if (ec) co_return false;
     }
+    if (to_file) co_return co_await ReadBodyToFile(p, parser, limit);
     parser.body_limit(limit);
     stream_.expires_after(opt.body_timeout);
     co_await bhttp::async_read(stream_, buffer_, parser, asio::redirect_error(use_awaitable, ec));
     if (ec == bhttp::error::body_limit) {
-      co_await WriteError(req, PayloadTooLarge("The request body exceeds " + std::to_string(limit) + " bytes."), false);
+      co_await RejectBody(req, PayloadTooLarge("The request body exceeds " + std::to_string(limit) + " bytes."));
       co_return false;
     }
     if (ec) {
@@ -456,6 +525,54 @@ awaitable<bool> Session::ReadRequest(Prepared& p) {
     req.body = std::move(parser.get().body());
     p.keep_alive = parser.keep_alive();
   }
+  co_return true;
+}
+
+// Streams the body of an upload route into p.upload (created by ReadRequest). The parser switches
+// to a file body now that the header is in; the disk writes happen on the io thread, which is fine
+// for page-cache writes of a few MiB per read. The deadline moves with the bytes received (see
+// ServerOptions::upload_min_rate), so a large upload at a fair rate finishes and a dripping one is cut.
+awaitable<bool> Session::ReadBodyToFile(Prepared& p, bhttp::request_parser<bhttp::string_body>& header,
+                                        std::size_t limit) {
+  const ServerOptions& opt = server_->options;
+  Request& req = p.request;
+  beast::error_code ec;
+  bhttp::request_parser<bhttp::file_body> parser(std::move(header));
+  parser.body_limit(limit);
+  {
+    beast::file file;
+    file.native_handle(p.upload.ReleaseFd());
+    parser.get().body().reset(std::move(file), ec);
+  }
+  auto start = Clock::now();
+  std::uint64_t received = 0;
+  while (!ec && !parser.is_done()) {
+    stream_.expires_at(start + UploadAllowance(opt, received));
+    received += co_await bhttp::async_read_some(stream_, buffer_, parser, asio::redirect_error(use_awaitable, ec));
+  }
+  std::uint64_t size = 0;
+  if (!ec) size = parser.get().body().file().size(ec);
+  parser.get().body().close();
+  if (ec) {
+    p.upload.Remove();  // before answering: no partial upload outlives its request
+    bool disk_full = ec.category() == boost::system::system_category() &&
+                     (ec.value() == ENOSPC || ec.value() == EDQUOT || ec.value() == EFBIG);
+    if (ec == bhttp::error::body_limit) {
+      co_await RejectBody(req, PayloadTooLarge("The request body exceeds " + std::to_string(limit) + " bytes."));
+    } else if (disk_full) {
+      server_->ReportError("cannot store an upload: " + ec.message());
+      co_await RejectBody(req, Error(507, "INSUFFICIENT_STORAGE", "Insufficient Storage",
+                                     "The server has no room to store this upload right now."));
+    } else if (ec != beast::error::timeout && ec != asio::error::eof && ec != bhttp::error::partial_message &&
+               ec != asio::error::connection_reset && ec != asio::error::operation_aborted) {
+      co_await WriteError(req, BadRequest("The request body could not be read: " + ec.message() + ".", {}, "BAD_HTTP"),
+                          false);
+    }
+    co_return false;
+  }
+  req.body_file = p.upload.path();
+  req.body_file_size = size;
+  p.keep_alive = parser.keep_alive();
   co_return true;
 }
 
@@ -580,6 +697,7 @@ awaitable<void> Session::Run() {
       error = "unknown exception";
       res = ProblemFromException(std::current_exception(), req.request_id);
     }
+    p.upload.Remove();  // the handler is done with the uploaded body; gone before the client hears back
     bool keep_alive = p.keep_alive && !server_->draining;
     co_await WriteResponse(req, std::move(res), keep_alive, error);
     if (!keep_alive) break;
@@ -652,6 +770,14 @@ Server::~Server() {
 }
 
 void Server::Listen() {
+  if (const std::string& dir = impl_->options.upload_dir; !dir.empty()) {
+    std::error_code fec;
+    if (std::filesystem::create_directories(dir, fec)) {
+      std::filesystem::permissions(dir, std::filesystem::perms::owner_all, fec);
+    }
+    if (fec) throw std::system_error(fec, "cannot create the upload directory " + dir);
+    RemoveStaleTempFiles(dir, kStaleUploadAge);
+  }
   auto& a = impl_->acceptor;
   boost::system::error_code ec;
   auto address = asio::ip::make_address(impl_->options.host, ec);

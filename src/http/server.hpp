@@ -28,6 +28,13 @@ struct ServerOptions {
   std::chrono::milliseconds idle_timeout{60'000};     // keep-alive wait for the next request
   std::chrono::milliseconds header_timeout{10'000};   // first byte → end of headers (slowloris)
   std::chrono::milliseconds body_timeout{30'000};
+  // Upload routes (RouteOptions::upload_to_file) stream multipart bodies to temp files.
+  std::string upload_dir;  // empty = the system temp directory; when set, Listen() creates it (0700)
+  std::size_t upload_limit = std::size_t{50} * 1024 * 1024;  // default per-route upload limit → 413
+  // An upload may take body_timeout plus one second per upload_min_rate bytes received so far: a
+  // client that stalls or drips is cut off once it falls body_timeout behind this rate.
+  // 0 = no allowance (the whole upload must arrive within body_timeout).
+  std::size_t upload_min_rate = std::size_t{32} * 1024;  // bytes per second
   std::chrono::milliseconds write_timeout{30'000};
   std::chrono::milliseconds sse_heartbeat{15'000};
   std::size_t sse_max_queued_bytes = std::size_t{1024} * 1024;

@@ -18,6 +18,7 @@
 
 #include "api/v1/policy.hpp"
 #include "app/commands.hpp"
+#include "app/cli_support.hpp"
 #include "app/database.hpp"
 #include "auth/password.hpp"
 #include "core/error.hpp"
@@ -33,10 +34,6 @@ namespace studio::app {
 namespace {
 
 constexpr const char* kPasswordEnv = "STUDIO_ADMIN_PASSWORD";
-
-// Exit codes: the operator fixes the input (2) or looks at the environment (1).
-constexpr int kBadInput = 2;
-constexpr int kRuntimeFailure = 1;
 
 [[noreturn]] void NoPassword(const std::string& why) {
   throw ValidationFailed(why, {{"password", std::string("pass --password-stdin or set ") + kPasswordEnv}});
@@ -163,12 +160,7 @@ void GrantAdmin(store::Db& db, const AdminRequest& r, const identity::RequestMet
 // Prints the key (the only time it exists in clear) as the only stdout line, so
 // KEY=$(studio admin create-api-key …) captures exactly the key; its id and prefix go to stderr.
 void CreateApiKey(store::Db& db, const AdminRequest& r, const identity::RequestMeta& meta) {
-  auto ws = db.ReadValue([&](store::Tx& tx) {
-    auto found = store::workspaces::FindById(tx, r.workspace);
-    if (!found) found = store::workspaces::FindBySlug(tx, r.workspace);
-    return found;
-  });
-  if (!ws) throw NotFound("No workspace has the id or slug '" + r.workspace + "'.", "WORKSPACE_NOT_FOUND");
+  auto ws = std::make_optional(FindWorkspace(db, r.workspace));
   for (const auto& scope : r.scopes) {
     if (!api::v1::IsKnownScope(scope)) {
       throw ValidationFailed("Unknown scope '" + scope + "'.", {{"scope", "unknown scope"}});
@@ -184,16 +176,7 @@ void CreateApiKey(store::Db& db, const AdminRequest& r, const identity::RequestM
 }
 
 // One line: the message, then what is wrong with each field.
-std::string Describe(const Error& e) {
-  std::string out = e.detail();
-  for (const auto& f : e.errors()) out += " (" + f.field + ": " + f.message + ")";
-  return out;
-}
-
-int Fail(const std::string& message, int code) {
-  std::fprintf(stderr, "studio admin: %s\n", message.c_str());
-  return code;
-}
+int Fail(const std::string& message, int code) { return app::Fail("admin", message, code); }
 
 }  // namespace
 

@@ -35,4 +35,30 @@ struct AdminRequest {
 /// the result on stdout; one line on stderr on failure. 0 ok, 2 bad input, 1 runtime failure.
 int RunAdmin(const Config& config, const AdminRequest& request);
 
+/// `studio worker`: runs ingestion jobs from the shared database until SIGTERM/SIGINT, then
+/// releases the leases of unfinished jobs (another worker takes them at once). 0 on a clean stop.
+int RunWorker(const Config& config);
+
+struct IngestRequest {
+  std::vector<std::string> paths;  // files and directories (walked recursively, hidden entries skipped)
+  std::string workspace;           // id or slug
+  bool wait = true;                // process the jobs here and wait for them, with a progress bar
+};
+
+/// `studio ingest PATH…`: submits the files to a workspace's knowledge base and (by default) runs
+/// the jobs in this process, showing progress, then a summary. 0 when every document is ready,
+/// 1 when some failed (they are listed), 2 for bad input.
+int RunIngest(const Config& config, const IngestRequest& request);
+
+struct DlqRequest {
+  std::string command;    // stats | list | inspect | retry | retry-all | purge
+  std::string job_id;     // inspect, retry
+  std::string queue;      // list, retry-all, purge: only this queue (empty = all)
+  std::string workspace;  // only this workspace (id or slug; empty = the whole platform)
+  int limit = 50;         // list
+};
+
+/// `studio dlq …`: the dead-letter queue from the command line (JSON on stdout).
+int RunDlq(const Config& config, const DlqRequest& request);
+
 }  // namespace studio::app

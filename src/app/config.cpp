@@ -114,6 +114,30 @@ const std::vector<SettingSpec>& Settings() {
        "authenticated API requests per minute per workspace, 0 = off (default 6000)"},
       {"rate_limit_endpoints", "--rate-limit-endpoints", "STUDIO_RATE_LIMIT_ENDPOINTS",
        "apply the per-endpoint limits of the access policy (default true)"},
+      {"max_upload_bytes", "--max-upload", "STUDIO_MAX_UPLOAD", "largest uploaded document (default 50MiB)"},
+      {"workers", "--workers", "STUDIO_WORKERS",
+       "ingestion worker threads in this process (default one per core; 0 = leave jobs to `studio worker`)"},
+      {"job_max_attempts", "--job-max-attempts", "STUDIO_JOB_MAX_ATTEMPTS",
+       "runs of a failing job before it goes to the dead-letter queue (default 5)"},
+      {"job_lease", "--job-lease", "STUDIO_JOB_LEASE",
+       "lease of a running job, renewed by heartbeats; a crashed worker's job is retried after it (default 60s)"},
+      {"job_retention", "--job-retention", "STUDIO_JOB_RETENTION", "how long finished jobs are kept (default 7d)"},
+      {"embedder", "--embedder", "STUDIO_EMBEDDER",
+       "local or openai (default: openai when OPENAI_API_KEY is set, else local)"},
+      {"models_dir", "--models-dir", "STUDIO_MODELS_DIR",
+       "directory of the local model files (default: the cache scripts/fetch-models.sh fills)"},
+      {"openai_api_key", "--openai-api-key", "OPENAI_API_KEY", "key for the OpenAI-compatible API (secret)"},
+      {"openai_base_url", "--openai-base-url", "OPENAI_BASE_URL",
+       "base URL of the OpenAI-compatible API (default https://api.openai.com)"},
+      {"embedding_model", "--embedding-model", "STUDIO_EMBEDDING_MODEL",
+       "embedding model of the openai embedder (default text-embedding-3-small)"},
+      {"chunk_strategy", "--chunk-strategy", "STUDIO_CHUNK_STRATEGY",
+       "default chunking: fixed, paragraph or semantic (default paragraph)"},
+      {"chunk_tokens", "--chunk-tokens", "STUDIO_CHUNK_TOKENS", "largest chunk in cl100k_base tokens (default 1000)"},
+      {"chunk_overlap", "--chunk-overlap", "STUDIO_CHUNK_OVERLAP",
+       "tokens shared by consecutive fixed-size chunks (default 200)"},
+      {"search_threshold", "--search-threshold", "STUDIO_SEARCH_THRESHOLD",
+       "default minimum cosine similarity of search hits, -1..1 (default: none)"},
   };
   return kSettings;
 }
@@ -324,9 +348,61 @@ Config BuildConfig(const RawSettings& raw) {
       c.rate_limit_per_workspace = static_cast<std::uint32_t>(ParseInteger(key, value, 0, 100'000'000));
     } else if (key == "rate_limit_endpoints") {
       c.rate_limit_endpoints = ParseBool(key, value);
+    } else if (key == "max_upload_bytes") {
+      try {
+        c.max_upload_bytes = ParseSize(value);
+      } catch (const std::invalid_argument&) {
+        Bad(key, value, "is not a size (e.g. 50MiB)");
+      }
+      if (c.max_upload_bytes < 1024 || c.max_upload_bytes > 4ull * 1024 * 1024 * 1024) {
+        Bad(key, value, "is out of range 1KiB..4GiB");
+      }
+    } else if (key == "workers") {
+      c.workers = static_cast<int>(ParseInteger(key, value, 0, 256));
+    } else if (key == "job_max_attempts") {
+      c.job_max_attempts = static_cast<int>(ParseInteger(key, value, 1, 100));
+    } else if (key == "job_lease") {
+      c.job_lease = Duration(key, value, std::chrono::seconds(1), std::chrono::hours(1));
+    } else if (key == "job_retention") {
+      c.job_retention = Duration(key, value, std::chrono::minutes(1), std::chrono::hours(24 * 365));
+    } else if (key == "embedder") {
+      if (!value.empty() && value != "local" && value != "openai") Bad(key, value, "must be local or openai");
+      c.embedder = value;
+    } else if (key == "models_dir") {
+      c.models_dir = value;
+    } else if (key == "openai_api_key") {
+      c.openai_api_key = value;
+    } else if (key == "openai_base_url") {
+      if (!value.starts_with("http://") && !value.starts_with("https://")) {
+        Bad(key, value, "must start with http:// or https://");
+      }
+      c.openai_base_url = value;
+    } else if (key == "embedding_model") {
+      if (Trim(value).empty()) Bad(key, value, "must not be empty");
+      c.embedding_model = value;
+    } else if (key == "chunk_strategy") {
+      if (value != "fixed" && value != "paragraph" && value != "semantic") {
+        Bad(key, value, "must be fixed, paragraph or semantic");
+      }
+      c.chunk_strategy = value;
+    } else if (key == "chunk_tokens") {
+      c.chunk_tokens = static_cast<int>(ParseInteger(key, value, 64, 8192));
+    } else if (key == "chunk_overlap") {
+      c.chunk_overlap = static_cast<int>(ParseInteger(key, value, 0, 4096));
+    } else if (key == "search_threshold") {
+      double t = 0;
+      auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), t);
+      if (ec != std::errc() || end != value.data() + value.size() || t < -1 || t > 1) {
+        Bad(key, value, "must be a number from -1 to 1");
+      }
+      c.search_threshold = t;
     } else {
       throw ConfigError("unknown setting '" + key + "'");
     }
+  }
+  if (c.chunk_overlap * 2 > c.chunk_tokens) {
+    throw ConfigError("invalid setting chunk_overlap: must be at most half of chunk_tokens (" +
+                      std::to_string(c.chunk_tokens) + ")");
   }
   return c;
 }

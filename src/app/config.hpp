@@ -42,6 +42,22 @@ struct Config {
   std::uint32_t rate_limit_per_workspace = 6000;  // per minute; 0 = off
   bool rate_limit_endpoints = true;
 
+  // Knowledge base.
+  std::size_t max_upload_bytes = std::size_t{50} * 1024 * 1024;  // per uploaded document → 413
+  int workers = -1;           // ingestion worker threads in this process; -1 = one per core, 0 = none
+  int job_max_attempts = 5;   // runs of a job before it goes to the dead-letter queue
+  std::chrono::milliseconds job_retention{std::chrono::hours(24 * 7)};  // finished jobs kept this long
+  std::chrono::milliseconds job_lease{60'000};  // a dead worker's job is taken over after this
+  std::string embedder;       // "local" | "openai"; empty → openai when OPENAI_API_KEY is set, else local
+  std::string models_dir;     // empty → scripts/fetch-models.sh's cache (search::DefaultModelsDir)
+  std::string openai_api_key;  // secret: never logged
+  std::string openai_base_url = "https://api.openai.com";
+  std::string embedding_model = "text-embedding-3-small";
+  std::string chunk_strategy = "paragraph";  // fixed | paragraph | semantic
+  int chunk_tokens = 1000;
+  int chunk_overlap = 200;
+  double search_threshold = -2;  // below -1 = none: every hit counts, however weak
+
   /// DATABASE_URL with the embedded default filled in.
   std::string EffectiveDatabaseUrl() const;
 };

@@ -72,6 +72,27 @@ void AddAdminCommands(CLI::App& admin, studio::app::AdminRequest& req) {
   }
 }
 
+void AddDlqCommands(CLI::App& dlq, studio::app::DlqRequest& req) {
+  dlq.require_subcommand(1);
+  auto* stats = dlq.add_subcommand("stats", "Dead jobs per queue and per workspace");
+  auto* list = dlq.add_subcommand("list", "The most recently dead jobs");
+  list->add_option("--queue", req.queue, "only this queue (e.g. ingest)");
+  list->add_option("--limit", req.limit, "how many (1..500, default 50)")->check(CLI::Range(1, 500));
+  auto* inspect = dlq.add_subcommand("inspect", "One dead job with its error history (JSON)");
+  inspect->add_option("JOB_ID", req.job_id)->required();
+  auto* retry = dlq.add_subcommand("retry", "Put one dead job back in its queue");
+  retry->add_option("JOB_ID", req.job_id)->required();
+  auto* retry_all = dlq.add_subcommand("retry-all", "Put every dead job (of --queue) back in its queue");
+  retry_all->add_option("--queue", req.queue, "only this queue");
+  auto* purge = dlq.add_subcommand("purge", "Delete every dead job (of --queue)");
+  purge->add_option("--queue", req.queue, "only this queue");
+  for (auto* sub : {stats, list, inspect, retry, retry_all, purge}) {
+    sub->add_option("--workspace", req.workspace, "only this workspace (id or slug)");
+    sub->fallthrough();
+    sub->callback([&req, sub] { req.command = sub->get_name(); });
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -79,9 +100,10 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   app.set_version_flag("--version", std::string(studio::app::Version()));
 
-  std::map<std::string, CLI::Option*> serve_opts, migrate_opts, admin_opts;
-  std::map<std::string, std::string> serve_values, migrate_values, admin_values;
-  std::string serve_config, migrate_config, admin_config;
+  std::map<std::string, CLI::Option*> serve_opts, migrate_opts, admin_opts, worker_opts, ingest_opts, dlq_opts;
+  std::map<std::string, std::string> serve_values, migrate_values, admin_values, worker_values, ingest_values,
+      dlq_values;
+  std::string serve_config, migrate_config, admin_config, worker_config, ingest_config, dlq_config;
 
   auto* serve = app.add_subcommand("serve", "Serve the HTTP API (embedded SQLite by default)");
   AddSettingOptions(*serve, serve_opts, serve_values, serve_config);
@@ -91,6 +113,19 @@ int main(int argc, char** argv) {
   AddSettingOptions(*admin, admin_opts, admin_values, admin_config);
   studio::app::AdminRequest admin_request;
   AddAdminCommands(*admin, admin_request);
+  auto* worker = app.add_subcommand("worker", "Run background jobs (document ingestion) from the shared database");
+  AddSettingOptions(*worker, worker_opts, worker_values, worker_config);
+  auto* ingest = app.add_subcommand("ingest", "Add files and directories to a workspace's knowledge base");
+  AddSettingOptions(*ingest, ingest_opts, ingest_values, ingest_config);
+  studio::app::IngestRequest ingest_request;
+  ingest->add_option("PATH", ingest_request.paths, "files or directories (walked recursively)")->required();
+  ingest->add_option("--workspace", ingest_request.workspace, "workspace id or slug")->required();
+  bool no_wait = false;
+  ingest->add_flag("--no-wait", no_wait, "only submit; leave the jobs to running servers and workers");
+  auto* dlq = app.add_subcommand("dlq", "The dead-letter queue: stats, list, inspect, retry, retry-all, purge");
+  AddSettingOptions(*dlq, dlq_opts, dlq_values, dlq_config);
+  studio::app::DlqRequest dlq_request;
+  AddDlqCommands(*dlq, dlq_request);
   auto* version = app.add_subcommand("version", "Print the version and commit");
 
   try {
@@ -113,18 +148,25 @@ int main(int argc, char** argv) {
     return 0;
   }
 
-  bool is_serve = serve->parsed();
-  bool is_admin = admin->parsed();
   studio::app::Config config;
   try {
-    config = studio::app::BuildConfig(is_serve   ? Layer(serve_opts, serve_values, serve_config)
-                                      : is_admin ? Layer(admin_opts, admin_values, admin_config)
-                                                 : Layer(migrate_opts, migrate_values, migrate_config));
+    config = studio::app::BuildConfig(serve->parsed()    ? Layer(serve_opts, serve_values, serve_config)
+                                      : admin->parsed()  ? Layer(admin_opts, admin_values, admin_config)
+                                      : worker->parsed() ? Layer(worker_opts, worker_values, worker_config)
+                                      : ingest->parsed() ? Layer(ingest_opts, ingest_values, ingest_config)
+                                      : dlq->parsed()    ? Layer(dlq_opts, dlq_values, dlq_config)
+                                                         : Layer(migrate_opts, migrate_values, migrate_config));
   } catch (const ConfigError& e) {
     std::fprintf(stderr, "studio: %s\n", e.what());
     return 2;
   }
   studio::obs::SetLevel(studio::obs::ParseLevel(config.log_level));
-  if (is_admin) return studio::app::RunAdmin(config, admin_request);
-  return is_serve ? studio::app::RunServe(config) : studio::app::RunMigrate(config);
+  if (admin->parsed()) return studio::app::RunAdmin(config, admin_request);
+  if (worker->parsed()) return studio::app::RunWorker(config);
+  if (ingest->parsed()) {
+    ingest_request.wait = !no_wait;
+    return studio::app::RunIngest(config, ingest_request);
+  }
+  if (dlq->parsed()) return studio::app::RunDlq(config, dlq_request);
+  return serve->parsed() ? studio::app::RunServe(config) : studio::app::RunMigrate(config);
 }

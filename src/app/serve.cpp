@@ -14,12 +14,16 @@
 #include "api/v1/api_key_routes.hpp"
 #include "api/v1/audit_routes.hpp"
 #include "api/v1/auth_routes.hpp"
+#include "api/v1/document_routes.hpp"
+#include "api/v1/job_routes.hpp"
+#include "api/v1/search_routes.hpp"
 #include "api/v1/openapi_routes.hpp"
 #include "api/v1/policy.hpp"
 #include "api/v1/system_routes.hpp"
 #include "api/v1/workspace_routes.hpp"
 #include "app/commands.hpp"
 #include "app/database.hpp"
+#include "app/knowledge_base.hpp"
 #include "app/version.hpp"
 #include "auth/secrets.hpp"
 #include "http/blocking_pool.hpp"
@@ -108,8 +112,17 @@ int RunServe(const Config& c) {
   ctx.db = db.get();
   ctx.mode = db->backend() == store::Backend::kSqlite ? "embedded" : "scale-out";
 
+  std::unique_ptr<KnowledgeBase> kb;
+  try {
+    kb = std::make_unique<KnowledgeBase>(c, *db);
+  } catch (const std::exception& e) {
+    obs::LogError("cannot start the knowledge base", {{"error", e.what()}});
+    return 1;
+  }
+
   obs::Registry registry;
   ctx.metrics = &registry;
+  kb->RegisterMetrics(registry);
   obs::RegisterProcessMetrics(registry);
   api::RegisterDbMetrics(registry, *db);
   api::HttpMetrics http_metrics(registry);
@@ -145,6 +158,12 @@ int RunServe(const Config& c) {
   api_ctx.client_ip = &client_ip;
   api_ctx.allowed_origins = c.cors_origins;
   api_ctx.limits = {c.rate_limit_per_ip, c.rate_limit_per_workspace, c.rate_limit_endpoints};
+  api_ctx.operator_key = c.operator_key;
+  api_ctx.ingestion = &kb->ingestion();
+  api_ctx.retriever = &kb->retriever();
+  api_ctx.jobs = &kb->jobs();
+  api_ctx.jobs_enqueued = [&kb] { kb->Notify(); };
+  api_ctx.max_upload_bytes = c.max_upload_bytes;
 
   http::Router router;
   api::v1::AddSystemRoutes(router, ctx);
@@ -152,6 +171,9 @@ int RunServe(const Config& c) {
   api::v1::AddApiKeyRoutes(router, api_ctx);
   api::v1::AddAuditRoutes(router, api_ctx);
   api::v1::AddWorkspaceRoutes(router, api_ctx);
+  api::v1::AddDocumentRoutes(router, api_ctx);
+  api::v1::AddSearchRoutes(router, api_ctx);
+  api::v1::AddJobRoutes(router, api_ctx);
   api::v1::AddOpenApiRoutes(router, api_ctx);
   try {
     api::v1::CheckEveryRouteHasPolicy(router);
@@ -171,6 +193,8 @@ int RunServe(const Config& c) {
   so.io_threads = c.io_threads;
   so.max_connections = c.max_connections;
   so.body_limit = c.max_body_bytes;
+  so.upload_dir = c.data_dir + "/tmp";
+  so.upload_limit = c.max_upload_bytes + std::size_t{64} * 1024;
   so.idle_timeout = c.idle_timeout;
   so.header_timeout = c.header_timeout;
   so.shutdown_grace = c.shutdown_grace;
@@ -204,17 +228,24 @@ int RunServe(const Config& c) {
     server.BeginShutdown();
   });
 
+  const int workers = c.workers >= 0 ? c.workers : Cores();
+  kb->Start(workers);
+
   ctx.lifecycle = api::Lifecycle::kReady;
   obs::LogInfo("listening", {{"host", c.listen_host},
                              {"port", server.port()},
                              {"mode", ctx.mode},
                              {"database", store::RedactUrl(c.EffectiveDatabaseUrl())},
+                             {"workers", workers},
+                             {"embedder", std::string(kb->embedder().name())},
                              {"version", ctx.version},
                              {"commit", ctx.commit}});
   server.Run();
 
-  // Run() returns once connections are drained (or the grace deadline passed); finish queued
-  // work, then close the database so every acknowledged write is on disk.
+  // Run() returns once connections are drained (or the grace deadline passed); running jobs get
+  // the same grace before their leases are released; finish queued work, then close the database
+  // so every acknowledged write is on disk.
+  kb->Stop(c.shutdown_grace);
   pool.Stop();
   db->Close();
   obs::LogInfo("stopped", {{"uptimeSeconds", ctx.UptimeSeconds()}});

@@ -135,6 +135,8 @@ constexpr Query kRelease{"jobs.release",
   "updated_at_ms, finished_at_ms"
 
 constexpr Query kGetAny{"jobs.get_any", "SELECT " STUDIO_JOB_COLUMNS " FROM jobs WHERE id = $1"};
+constexpr Query kGetByKey{"jobs.get_by_idempotency_key", "SELECT " STUDIO_JOB_COLUMNS
+                          " FROM jobs WHERE workspace_key = $1 AND queue = $2 AND idempotency_key = $3"};
 constexpr Query kGetInWorkspace{"jobs.get_in_workspace",
                                 "SELECT " STUDIO_JOB_COLUMNS " FROM jobs WHERE id = $1 AND workspace_id = $2"};
 
@@ -413,6 +415,13 @@ std::optional<Job> JobQueue::Get(Tx& tx, const Scope& scope, std::string_view jo
   return JobFromRow(r.front());
 }
 
+std::optional<Job> JobQueue::FindByIdempotencyKey(Tx& tx, const std::string& workspace_id, std::string_view queue,
+                                                  std::string_view key) {
+  Result r = tx.Exec(kGetByKey, {workspace_id, queue, key});
+  if (r.empty()) return std::nullopt;
+  return JobFromRow(r.front());
+}
+
 DeadPage JobQueue::ListDead(Tx& tx, const Scope& scope, const DeadQuery& query) {
   const int limit = std::clamp(query.limit, 1, 500);
   std::int64_t after_ms = std::numeric_limits<std::int64_t>::max();
@@ -493,6 +502,28 @@ std::vector<QueueCounts> JobQueue::Counts(Tx& tx) {
     }
   }
   return out;
+}
+
+namespace {
+template <class Step>
+std::int64_t InBatches(store::Db& db, int batch, Step step) {
+  std::int64_t total = 0;
+  for (;;) {
+    const std::int64_t n = db.WriteValue([&](Tx& tx) { return step(tx); });
+    total += n;
+    if (n < batch) return total;
+  }
+}
+}  // namespace
+
+std::int64_t JobQueue::RetryAllDead(store::Db& db, const Scope& scope, const std::optional<std::string>& queue,
+                                    int batch) {
+  return InBatches(db, batch, [&](Tx& tx) { return RetryAllDead(tx, scope, queue, batch); });
+}
+
+std::int64_t JobQueue::PurgeDead(store::Db& db, const Scope& scope, const std::optional<std::string>& queue,
+                                 int batch) {
+  return InBatches(db, batch, [&](Tx& tx) { return PurgeDead(tx, scope, queue, batch); });
 }
 
 }  // namespace studio::queue

@@ -209,6 +209,9 @@ class JobQueue {
 
   /// The job, if it exists in the scope.
   std::optional<Job> Get(store::Tx& tx, const Scope& scope, std::string_view job_id);
+  /// The workspace's job of `queue` enqueued with this idempotency key, while it is retained.
+  std::optional<Job> FindByIdempotencyKey(store::Tx& tx, const std::string& workspace_id, std::string_view queue,
+                                          std::string_view key);
 
   // Dead-letter queue. Bulk operations touch at most `limit` jobs: call again until they return
   // fewer, each in its own transaction, so no transaction grows without bound.
@@ -220,6 +223,11 @@ class JobQueue {
   std::int64_t RetryAllDead(store::Tx& tx, const Scope& scope, const std::optional<std::string>& queue,
                             int limit = 1000);
   std::int64_t PurgeDead(store::Tx& tx, const Scope& scope, const std::optional<std::string>& queue, int limit = 1000);
+  /// The same over the whole dead-letter queue of the scope: batches of `batch` jobs, each in its
+  /// own write transaction, until a batch comes back short. Returns the total.
+  std::int64_t RetryAllDead(store::Db& db, const Scope& scope, const std::optional<std::string>& queue,
+                            int batch = 1000);
+  std::int64_t PurgeDead(store::Db& db, const Scope& scope, const std::optional<std::string>& queue, int batch = 1000);
 
   /// Deletes finished jobs past retention in bounded transactions of its own; returns how many.
   std::int64_t Cleanup(store::Db& db, const CleanupOptions& options);

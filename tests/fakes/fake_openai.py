@@ -28,6 +28,8 @@ any), in script order, before authentication:
   {"status": 200, "body": {...}}             this JSON body instead of the real answer
   {"delay_ms": 2000}                         wait, then answer normally
   {"drop": true}                             close the connection without answering
+A fault with "match": "TEXT" applies only to requests whose raw body contains TEXT (e.g. one
+poisoned document among many); with "count": -1 a fault never runs out.
 """
 
 import argparse
@@ -93,13 +95,16 @@ class State:
                 fault.setdefault("count", 1)
                 self.faults.append(fault)
 
-    def take_fault(self, path):
+    def take_fault(self, path, raw=b""):
         with self.lock:
             for fault in self.faults:
-                if fault.get("path", path) == path and fault["count"] > 0:
-                    fault["count"] -= 1
-                    if fault["count"] == 0:
-                        self.faults.remove(fault)
+                if "match" in fault and fault["match"].encode() not in raw:
+                    continue
+                if fault.get("path", path) == path and fault["count"] != 0:
+                    if fault["count"] > 0:
+                        fault["count"] -= 1
+                        if fault["count"] == 0:
+                            self.faults.remove(fault)
                     return fault
         return None
 
@@ -206,7 +211,7 @@ class Handler(BaseHTTPRequestHandler):
                  "body": body, "status": None}
         self.state.record(entry)  # at arrival, so the order is that of the requests
 
-        fault = self.state.take_fault(path)
+        fault = self.state.take_fault(path, raw or b"")
         if fault is not None:
             if fault.get("delay_ms"):
                 time.sleep(fault["delay_ms"] / 1000)

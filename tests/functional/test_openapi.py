@@ -3,21 +3,27 @@
 - the served document is docs/openapi.json byte for byte (OpenAPI 3.1, cacheable, with an ETag);
 - its operations are exactly the routes the server registers (GET /debug/routes, test-only /debug/*
   routes aside), so an undocumented route and a documented route that does not exist both fail;
-- each operation's x-roles, x-scope and security state the access policy the server enforces;
+- each operation's x-roles, x-scope and security state the access policy the server enforces
+  (the /api/v1/admin/* operations take the operator key besides a platform admin's session);
 - every path parameter is declared, every $ref resolves, every schema is a valid 2020-12 schema;
 - a request body is closed (additionalProperties: false) exactly where the handler answers
   400 UNKNOWN_FIELDS to a field it does not know;
 - real responses of a realistic flow, and error responses, have a documented status and media type
   and validate against the documented schema. Validation is stricter than the document: an object
   may not carry a field the schema does not name (the document itself leaves response objects open
-  so clients stay forward compatible), so a handler adding a field must document it.
+  so clients stay forward compatible), so a handler adding a field must document it. The flow
+  covers the knowledge base too: documents (JSON, multipart upload, batch ingest) ingested by the
+  server's own workers, chunks, search in every mode, jobs and the admin dead-letter queue.
 
-Needs Debian's python3-jsonschema (Draft 2020-12, the dialect of OpenAPI 3.1 schemas)."""
+Needs Debian's python3-jsonschema (Draft 2020-12, the dialect of OpenAPI 3.1 schemas), and the
+model files of scripts/fetch-models.sh in $STUDIO_MODELS_DIR for the knowledge-base tests (skipped
+without it, failed with STUDIO_REQUIRE_MODELS=1)."""
 
 import copy
 import json
 import os
 import re
+import time
 import unittest
 import uuid
 
@@ -27,6 +33,9 @@ from harness import StudioTestCase
 
 DOC_PATH = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "docs", "openapi.json")
 PASSWORD = "correct horse battery staple 42!"
+OPERATOR_KEY = "operator-key-for-openapi-tests-" + uuid.uuid4().hex
+ADMIN_PREFIX = "/api/v1/admin/"  # where the guard accepts the operator key (src/api/v1/guard.cpp)
+INGEST_TIMEOUT = 120  # seconds for a document to be ingested by the server's workers (ASan builds are slow)
 HTTP_METHODS = ("get", "put", "post", "delete", "patch", "head", "options", "trace")
 ISO_UTC = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{3})?Z$")
 
@@ -78,6 +87,32 @@ def strict(node):
     return node
 
 
+def multipart(fields, files):
+    """A multipart/form-data body: fields are (name, text), files (name, filename, type, bytes).
+    Returns (body, Content-Type)."""
+    boundary = "studio-" + uuid.uuid4().hex
+    out = []
+    for name, value in fields:
+        out.append(('--%s\r\nContent-Disposition: form-data; name="%s"\r\n\r\n' % (boundary, name)).encode())
+        out.append(value.encode() + b"\r\n")
+    for name, filename, media, data in files:
+        out.append(('--%s\r\nContent-Disposition: form-data; name="%s"; filename="%s"\r\nContent-Type: %s\r\n\r\n'
+                    % (boundary, name, filename, media)).encode())
+        out.append(data + b"\r\n")
+    out.append(("--%s--\r\n" % boundary).encode())
+    return b"".join(out), "multipart/form-data; boundary=" + boundary
+
+
+def require_models(test):
+    """Skips (or, with STUDIO_REQUIRE_MODELS=1, fails) a test of ingestion or search without the
+    model files (scripts/fetch-models.sh prints their directory)."""
+    if os.environ.get("STUDIO_MODELS_DIR"):
+        return
+    if os.environ.get("STUDIO_REQUIRE_MODELS") == "1":
+        test.fail("STUDIO_REQUIRE_MODELS=1 but STUDIO_MODELS_DIR is not set: run scripts/fetch-models.sh")
+    test.skipTest("STUDIO_MODELS_DIR is not set (run scripts/fetch-models.sh)")
+
+
 def format_checker():
     # Only formats checked the same way by every jsonschema version (Debian's 4.10 needs optional
     # packages for date-time): the server writes UTC with seconds, or milliseconds in audit events.
@@ -89,7 +124,9 @@ def format_checker():
 class OpenApiTestCase(StudioTestCase):
     """Shared helpers: look up what the document says and check a response against it."""
 
-    server_env = {"STUDIO_MAX_BODY": "64KiB"}
+    # A small upload limit, so 413 is cheap to provoke; the operator key for the admin routes (it
+    # also guards /metrics then).
+    server_env = {"STUDIO_MAX_BODY": "64KiB", "STUDIO_MAX_UPLOAD": "256KiB", "STUDIO_OPERATOR_KEY": OPERATOR_KEY}
 
     @classmethod
     def setUpClass(cls):
@@ -167,6 +204,30 @@ class OpenApiTestCase(StudioTestCase):
         r = self.call("POST", "/api/v1/auth/onboarding", body=body)
         return email, self.check(r, "POST", "/api/v1/auth/onboarding", 201)
 
+    def wait_for_document(self, token, document_id, statuses=("ready",), version=None):
+        """Polls GET /api/v1/documents/{documentId} (checking each answer against the document)
+        until the document reaches one of `statuses` (at `version`, when given); returns it."""
+        deadline = time.time() + INGEST_TIMEOUT
+        while True:
+            doc = self.check(self.call("GET", "/api/v1/documents/{documentId}", {"documentId": document_id}, token),
+                             "GET", "/api/v1/documents/{documentId}", 200)
+            settled = doc["status"] in ("ready", "failed") and (version is None or doc["version"] == version)
+            if settled:
+                self.assertIn(doc["status"], statuses, doc)
+                return doc
+            self.assertLess(time.time(), deadline, "document not ingested in time: %s" % doc)
+            time.sleep(0.1)
+
+    def wait_for_job(self, token, job_id, status):
+        deadline = time.time() + INGEST_TIMEOUT
+        while True:
+            job = self.check(self.call("GET", "/api/v1/jobs/{jobId}", {"jobId": job_id}, token),
+                             "GET", "/api/v1/jobs/{jobId}", 200)
+            if job["status"] == status:
+                return job
+            self.assertLess(time.time(), deadline, "job not %s in time: %s" % (status, job))
+            time.sleep(0.1)
+
 
 class OpenApiDocument(OpenApiTestCase):
     """The document itself, and that it agrees with the server's routes and policy."""
@@ -223,6 +284,10 @@ class OpenApiDocument(OpenApiTestCase):
                 if "anonymous" in route["roles"]:
                     # Public: no requirement, or "none" among the alternatives.
                     self.assertTrue(op["security"] == [] or {} in op["security"], op["security"])
+                elif route["pattern"].startswith(ADMIN_PREFIX):
+                    # Platform operations: an admin's session or the operator key, never API keys.
+                    self.assertFalse(route["apiKeys"])
+                    self.assertEqual(schemes, [["bearerAuth"], ["operatorKey"]])
                 elif route["apiKeys"]:
                     self.assertEqual(schemes, [["apiKeyHeader"], ["bearerAuth"]])
                 else:
@@ -234,6 +299,7 @@ class OpenApiDocument(OpenApiTestCase):
                                                  "bearerFormat": "JWT"})
         self.assertEqual(schemes["apiKeyHeader"], {**schemes["apiKeyHeader"], "type": "apiKey", "in": "header",
                                                    "name": "X-API-Key"})
+        self.assertEqual(schemes["operatorKey"], {**schemes["operatorKey"], "type": "http", "scheme": "bearer"})
         for op in self.ops.values():
             for requirement in op["security"]:
                 for name in requirement:
@@ -288,8 +354,8 @@ class OpenApiDocument(OpenApiTestCase):
 
     def test_closed_request_bodies_are_the_ones_refusing_unknown_fields(self):
         _, owner = self.onboard()
-        params = {"id": owner["workspaceId"], "userId": "usr_doesnotexist",
-                  "invitationId": "inv_doesnotexist", "keyId": "key_doesnotexist"}
+        params = {"id": owner["workspaceId"], "userId": "usr_doesnotexist", "invitationId": "inv_doesnotexist",
+                  "keyId": "key_doesnotexist", "documentId": "doc_doesnotexist", "jobId": "job_doesnotexist"}
         checked = 0
         for (method, template), op in sorted(self.ops.items()):
             if "requestBody" not in op:
@@ -297,9 +363,10 @@ class OpenApiDocument(OpenApiTestCase):
             schema = self.resolve(op["requestBody"]["content"]["application/json"]["schema"])
             closed = schema.get("additionalProperties") is False
             public = "anonymous" in op["x-roles"]
-            # Public routes get no credentials, so logout cannot end the owner's session.
-            r = self.call(method, template, params, token=None if public else owner["accessToken"],
-                          body={"zzNotAField": 1})
+            # Public routes get no credentials, so logout cannot end the owner's session; platform
+            # operations get the operator key.
+            token = None if public else OPERATOR_KEY if template.startswith(ADMIN_PREFIX) else owner["accessToken"]
+            r = self.call(method, template, params, token=token, body={"zzNotAField": 1})
             with self.subTest(operation=(method, template), closed=closed):
                 code = r.json().get("code") if r.body else None
                 if closed:
@@ -320,8 +387,10 @@ class OpenApiResponses(OpenApiTestCase):
                          "/api/v1/system/status"):
             self.check(self.call("GET", template), "GET", template, 200)
         for template in ("/metrics", "/api/v1/observability/metrics"):
-            body = self.check(self.call("GET", template), "GET", template, 200)
+            # This server has an operator key, so the metrics demand it.
+            body = self.check(self.call("GET", template, token=OPERATOR_KEY), "GET", template, 200)
             self.assertIn(b"http_requests_total", body)
+            self.check_problem(self.call("GET", template), "GET", template, 401, "UNAUTHORIZED")
 
     def test_realistic_flow(self):
         email, onboarded = self.onboard("Flow")
@@ -495,6 +564,259 @@ class OpenApiResponses(OpenApiTestCase):
                            "GET", "/api/v1/auth/me", 403, "API_KEY_NOT_ALLOWED")
         self.check_problem(self.call("GET", "/api/v1/workspaces/{id}/members", ws, headers={"X-API-Key": key}),
                            "GET", "/api/v1/workspaces/{id}/members", 403, "INSUFFICIENT_SCOPE")
+
+    def test_knowledge_base_flow(self):
+        require_models(self)
+        _, owner = self.onboard("Knowledge")
+        token = owner["accessToken"]
+        docs = "/api/v1/documents"
+        one = "/api/v1/documents/{documentId}"
+        chunks = "/api/v1/documents/{documentId}/chunks"
+
+        # By JSON, with an Idempotency-Key: the retry answers 200 with the first document.
+        refunds = ("Refund policy\n\nCustomers may return any product within thirty days of delivery for a full "
+                   "refund. Refunds are paid to the original payment method within five business days.\n\n"
+                   "Exchanges\n\nDamaged items are exchanged free of charge; contact support with the order number "
+                   "and a photograph of the damage, and a courier collects the parcel at no cost to you.\n\n"
+                   "Gift cards\n\nGift cards cannot be exchanged for cash. An unused gift card stays valid for three "
+                   "years from the date of purchase and can be used for several orders until its balance is spent.")
+        key = {"Idempotency-Key": "refunds-" + uuid.uuid4().hex}
+        body = {"text": refunds, "title": "Refund policy", "url": "https://example.com/refunds",
+                "metadata": {"tags": ["billing", "policy"], "owner": "support"},
+                "chunking": {"strategy": "paragraph", "maxTokens": 64, "overlapTokens": 0}}
+        created = self.check(self.call("POST", docs, token=token, body=body, headers=key), "POST", docs, 202)
+        self.assertFalse(created["duplicate"])
+        self.assertEqual(created["document"]["status"], "queued")
+        self.assertEqual(created["document"]["externalId"], "https://example.com/refunds")
+        doc_id, first_job = created["document"]["id"], created["jobId"]
+        again = self.check(self.call("POST", docs, token=token, body=dict(body, text="changed"), headers=key),
+                           "POST", docs, 200)
+        self.assertTrue(again["duplicate"])
+        self.assertEqual(again["document"]["id"], doc_id)
+
+        # By multipart upload: a Markdown file with form fields.
+        shipping = (b"# Shipping\n\nParcels ship worldwide within two business days by courier.\n\n"
+                    b"## Tracking\n\nEvery parcel has a tracking number, sent by e-mail when it leaves the "
+                    b"warehouse.\n")
+        form, media = multipart([("title", "Shipping guide"), ("externalId", "kb-shipping"),
+                                 ("metadata", json.dumps({"tags": ["shipping"]})),
+                                 ("chunking", json.dumps({"strategy": "fixed", "maxTokens": 64, "overlapTokens": 8}))],
+                                [("file", "shipping.md", "text/markdown", shipping)])
+        uploaded = self.check(self.call("POST", docs, token=token, raw=form, headers={"Content-Type": media}),
+                              "POST", docs, 202)
+        self.assertEqual(uploaded["document"]["filename"], "shipping.md")
+        upload_id = uploaded["document"]["id"]
+
+        # The seed's batch ingest, with a service API key.
+        ws = {"id": owner["workspaceId"]}
+        service = self.check(self.call("POST", "/api/v1/workspaces/{id}/api-keys", ws, token,
+                                       {"name": "feeder", "role": "service", "scopes": ["documents:write"]}),
+                             "POST", "/api/v1/workspaces/{id}/api-keys", 201)["key"]
+        ingest = "/api/v1/agents/customer-service/ingest"
+        batch = self.check(self.call("POST", ingest, headers={"X-API-Key": service},
+                                     body={"workspaceId": owner["workspaceId"], "documents": [
+                                         {"content": "Support is open Monday to Friday, nine to five.",
+                                          "externalId": "faq-hours"},
+                                         {"text": refunds}]}),  # already stored: a duplicate
+                           "POST", ingest, 202)
+        self.assertEqual(batch["enqueued"], 1)
+        self.assertEqual(batch["documentIds"][1], doc_id)
+
+        # The server's workers ingest them.
+        ready = self.wait_for_document(token, doc_id)
+        self.assertEqual(ready["job"]["id"], first_job)  # completed just after the document is ready
+        self.assertEqual(ready["format"], "text")
+        self.assertEqual(ready["chunking"], {"strategy": "paragraph", "maxTokens": 64, "overlapTokens": 0})
+        self.assertGreaterEqual(ready["chunkCount"], 2)
+        self.assertEqual(self.wait_for_document(token, upload_id)["format"], "markdown")
+        self.wait_for_document(token, batch["documentIds"][0])
+
+        # Lists: documents by cursor, chunks by offset.
+        page = self.check(self.call("GET", docs, token=token, query="?limit=2"), "GET", docs, 200)
+        self.assertEqual([d["id"] for d in page["items"]], [doc_id, upload_id])
+        self.assertIsNotNone(page["nextCursor"])
+        last = self.check(self.call("GET", docs, token=token, query="?status=ready&cursor=" + page["nextCursor"]),
+                          "GET", docs, 200)
+        self.assertEqual([d["id"] for d in last["items"]], [batch["documentIds"][0]])
+        self.assertIsNone(last["nextCursor"])
+        params = {"documentId": doc_id}
+        head = self.check(self.call("GET", chunks, params, token, query="?limit=1"), "GET", chunks, 200)
+        self.assertEqual((len(head["items"]), head["total"], head["nextOffset"]), (1, ready["chunkCount"], 1))
+        rest = self.check(self.call("GET", chunks, params, token, query="?offset=1&limit=200"), "GET", chunks, 200)
+        self.assertIsNone(rest["nextOffset"])
+        self.assertEqual(len(rest["items"]), ready["chunkCount"] - 1)
+
+        # Search, in every mode, and with a filter.
+        for mode in ("hybrid", "vector", "keyword"):
+            found = self.check(self.call("POST", "/api/v1/search", token=token,
+                                         body={"query": "refund within thirty days", "mode": mode, "topK": 3}),
+                               "POST", "/api/v1/search", 200)
+            self.assertEqual(found["mode"], mode)
+            self.assertTrue(found["results"], found)
+            self.assertEqual(found["results"][0]["documentId"], doc_id, (mode, found["results"][0]))
+        filtered = self.check(self.call("POST", "/api/v1/search", token=token, body={
+            "query": "tracking number", "filter": {"tags": ["shipping"], "tagMatch": "all",
+                                                   "createdAfter": "2020-01-01T00:00:00Z"}}),
+            "POST", "/api/v1/search", 200)
+        self.assertEqual({h["documentId"] for h in filtered["results"]}, {upload_id})
+
+        # Jobs: the document's job; nothing dead; only a dead job can be retried.
+        job = self.wait_for_job(token, first_job, "completed")
+        self.assertEqual((job["status"], job["queue"], job["result"]["documentId"]), ("completed", "ingest", doc_id))
+        dead = self.check(self.call("GET", "/api/v1/jobs", token=token, query="?status=dead"),
+                          "GET", "/api/v1/jobs", 200)
+        self.assertEqual(dead, {"items": [], "nextCursor": None})
+        self.check_problem(self.call("POST", "/api/v1/jobs/{jobId}/retry", {"jobId": first_job}, token),
+                           "POST", "/api/v1/jobs/{jobId}/retry", 409, "JOB_NOT_DEAD")
+
+        # Reindex with another chunking, then with none (no body).
+        reindex = "/api/v1/documents/{documentId}/reindex"
+        redone = self.check(self.call("POST", reindex, params, token,
+                                      {"chunking": {"strategy": "fixed", "maxTokens": 64, "overlapTokens": 16}}),
+                            "POST", reindex, 202)
+        self.assertEqual(redone["document"]["version"], ready["version"] + 1)
+        self.assertNotEqual(redone["jobId"], first_job)
+        self.assertEqual(self.wait_for_document(token, doc_id, version=redone["document"]["version"])["chunking"],
+                         {"strategy": "fixed", "maxTokens": 64, "overlapTokens": 16})
+        redone = self.check(self.call("POST", reindex, params, token), "POST", reindex, 202)
+        self.wait_for_document(token, doc_id, version=redone["document"]["version"])
+
+        # Another workspace sees none of it.
+        _, other = self.onboard("Elsewhere")
+        self.check_problem(self.call("GET", one, params, other["accessToken"]), "GET", one, 404, "NOT_FOUND")
+        self.check_problem(self.call("GET", chunks, params, other["accessToken"]), "GET", chunks, 404, "NOT_FOUND")
+        self.check_problem(self.call("GET", "/api/v1/jobs/{jobId}", {"jobId": first_job}, other["accessToken"]),
+                           "GET", "/api/v1/jobs/{jobId}", 404, "NOT_FOUND")
+        self.check_problem(self.call("DELETE", one, params, other["accessToken"]), "DELETE", one, 404, "NOT_FOUND")
+        nothing = self.check(self.call("POST", "/api/v1/search", token=other["accessToken"], body={"query": "refund"}),
+                             "POST", "/api/v1/search", 200)
+        self.assertEqual(nothing["results"], [])
+
+        self.check(self.call("DELETE", one, params, token), "DELETE", one, 204)
+        self.check_problem(self.call("GET", one, params, token), "GET", one, 404, "NOT_FOUND")
+        self.check_problem(self.call("POST", reindex, params, token), "POST", reindex, 404, "NOT_FOUND")
+
+    def test_knowledge_base_errors(self):
+        require_models(self)
+        _, owner = self.onboard("KB errors")
+        token = owner["accessToken"]
+        docs, search = "/api/v1/documents", "/api/v1/search"
+
+        for bad in ({"query": "refunds", "topK": 0}, {"query": "refunds", "mode": "fuzzy"}, {"query": "  "},
+                    {"query": "refunds", "threshold": 2}, {"topK": 3}):
+            with self.subTest(body=bad):
+                p = self.check_problem(self.call("POST", search, token=token, body=bad), "POST", search, 400,
+                                       "VALIDATION_FAILED")
+                self.assertTrue(p["errors"])
+        self.check_problem(self.call("POST", search, token=token, body={"query": "x", "filter": {"tag": ["a"]}}),
+                           "POST", search, 400, "UNKNOWN_FIELDS")
+        self.check_problem(self.call("POST", search, token=token, body={"query": "x", "workspaceId": "ws_other"}),
+                           "POST", search, 403, "WORKSPACE_MISMATCH")
+        self.check_problem(self.call("POST", search, token=token, raw=b"query=x",
+                                     headers={"Content-Type": "application/x-www-form-urlencoded"}),
+                           "POST", search, 415, "UNSUPPORTED_MEDIA_TYPE")
+
+        self.check_problem(self.call("POST", docs, token=token, body={"text": "a", "content": "b"}),
+                           "POST", docs, 400, "VALIDATION_FAILED")
+        self.check_problem(self.call("POST", docs, token=token, body={"text": "a"},
+                                     headers={"Idempotency-Key": "has space"}),
+                           "POST", docs, 400, "INVALID_IDEMPOTENCY_KEY")
+        self.check_problem(self.call("POST", docs, token=token, body={"text": "a", "chunking": {"maxTokens": 1}}),
+                           "POST", docs, 400, "VALIDATION_FAILED")
+        form, media = multipart([("colour", "blue")], [("file", "a.txt", "text/plain", b"hello")])
+        self.check_problem(self.call("POST", docs, token=token, raw=form, headers={"Content-Type": media}),
+                           "POST", docs, 400, "UNKNOWN_FIELDS")
+        png = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00\x1f\x15\xc4\x89"
+        form, media = multipart([], [("file", "pixel.png", "image/png", png + b"\x00" * 64)])
+        self.check_problem(self.call("POST", docs, token=token, raw=form, headers={"Content-Type": media}),
+                           "POST", docs, 415, "UNSUPPORTED_MEDIA_TYPE")
+        self.check_problem(self.call("POST", docs, token=token, raw=b"hello", headers={"Content-Type": "text/plain"}),
+                           "POST", docs, 415, "UNSUPPORTED_MEDIA_TYPE")
+        # Over STUDIO_MAX_UPLOAD (256 KiB here) but within the form's allowance: refused by ingestion.
+        form, media = multipart([], [("file", "big.txt", "text/plain", b"words and more words\n" * 15000)])
+        self.check_problem(self.call("POST", docs, token=token, raw=form, headers={"Content-Type": media}),
+                           "POST", docs, 413, "PAYLOAD_TOO_LARGE")
+        self.check_problem(self.call("GET", docs, token=token, query="?status=lost"), "GET", docs, 400, "INVALID_QUERY")
+        self.check_problem(self.call("GET", docs, token=token, query="?cursor=%21%21"), "GET", docs, 400,
+                           "INVALID_QUERY")
+        self.check_problem(self.call("GET", "/api/v1/jobs", token=token, query="?status=waiting"),
+                           "GET", "/api/v1/jobs", 400, "INVALID_QUERY")
+        self.check_problem(self.call("GET", "/api/v1/jobs/{jobId}", {"jobId": "job_nope"}, token),
+                           "GET", "/api/v1/jobs/{jobId}", 404, "NOT_FOUND")
+
+        # An agent reads but does not write documents; a key searches only with search:read; only owners
+        # (and platform admins) list the dead jobs.
+        key = self.check(self.call("POST", "/api/v1/workspaces/{id}/api-keys", {"id": owner["workspaceId"]}, token,
+                                   {"name": "reader", "role": "agent", "scopes": ["documents:read"]}),
+                         "POST", "/api/v1/workspaces/{id}/api-keys", 201)["key"]
+        self.check_problem(self.call("POST", docs, headers={"X-API-Key": key}, body={"text": "x"}),
+                           "POST", docs, 403, "FORBIDDEN")
+        self.check_problem(self.call("POST", search, headers={"X-API-Key": key}, body={"query": "x"}),
+                           "POST", search, 403, "INSUFFICIENT_SCOPE")
+        self.check_problem(self.call("GET", "/api/v1/jobs", headers={"X-API-Key": key}),
+                           "GET", "/api/v1/jobs", 403, "FORBIDDEN")
+
+    def test_dead_letter_queue(self):
+        require_models(self)
+        _, owner = self.onboard("Dead letters")
+        token = owner["accessToken"]
+        dlq = "/api/v1/admin/dlq"
+
+        # Platform operations: the operator key or a platform admin, never a workspace's credentials.
+        self.check_problem(self.call("GET", dlq), "GET", dlq, 401, "UNAUTHORIZED")
+        self.check_problem(self.call("GET", dlq, token="not-the-operator-key"), "GET", dlq, 401, "INVALID_TOKEN")
+        self.check_problem(self.call("GET", dlq, token=token), "GET", dlq, 403, "FORBIDDEN")
+        key = self.check(self.call("POST", "/api/v1/workspaces/{id}/api-keys", {"id": owner["workspaceId"]}, token,
+                                   {"name": "ops", "role": "owner"}),
+                         "POST", "/api/v1/workspaces/{id}/api-keys", 201)["key"]
+        self.check_problem(self.call("GET", dlq + "/stats", headers={"X-API-Key": key}),
+                           "GET", dlq + "/stats", 403, "API_KEY_NOT_ALLOWED")
+
+        # Text without words cannot be chunked: a permanent failure, straight to the dead-letter queue.
+        created = self.check(self.call("POST", "/api/v1/documents", token=token, body={"text": " \n\t \n"}),
+                             "POST", "/api/v1/documents", 202)
+        failed = self.wait_for_document(token, created["document"]["id"], statuses=("failed",))
+        self.assertEqual(failed["error"]["code"], "EMPTY_DOCUMENT", failed)
+        job_id = created["jobId"]
+        dead = self.wait_for_job(token, job_id, "dead")
+        self.assertTrue(dead["errors"])
+        self.assertIsNotNone(dead["finishedAt"])
+
+        page = self.check(self.call("GET", "/api/v1/jobs", token=token), "GET", "/api/v1/jobs", 200)
+        self.assertEqual([j["id"] for j in page["items"]], [job_id])
+        retried = self.check(self.call("POST", "/api/v1/jobs/{jobId}/retry", {"jobId": job_id}, token),
+                             "POST", "/api/v1/jobs/{jobId}/retry", 200)
+        self.assertEqual(retried["attempts"], 0)
+        self.wait_for_job(token, job_id, "dead")
+
+        op = OPERATOR_KEY
+        listed = self.check(self.call("GET", dlq, token=op, query="?queue=ingest&limit=500"), "GET", dlq, 200)
+        self.assertIn(job_id, [j["id"] for j in listed["items"]])
+        stats = self.check(self.call("GET", dlq + "/stats", token=op), "GET", dlq + "/stats", 200)
+        self.assertGreaterEqual(stats["total"], 1)
+        self.assertIn(owner["workspaceId"], [g["key"] for g in stats["byWorkspace"]])
+        one = self.check(self.call("GET", dlq + "/{jobId}", {"jobId": job_id}, op), "GET", dlq + "/{jobId}", 200)
+        self.assertEqual((one["status"], one["workspaceId"]), ("dead", owner["workspaceId"]))
+        self.check_problem(self.call("GET", dlq + "/{jobId}", {"jobId": "job_nope"}, op),
+                           "GET", dlq + "/{jobId}", 404, "NOT_FOUND")
+
+        self.check(self.call("POST", dlq + "/{jobId}/retry", {"jobId": job_id}, op),
+                   "POST", dlq + "/{jobId}/retry", 200)
+        self.wait_for_job(token, job_id, "dead")
+        retried = self.check(self.call("POST", dlq + "/retry-all", token=op, body={"queue": "ingest"}),
+                             "POST", dlq + "/retry-all", 200)
+        self.assertGreaterEqual(retried["retried"], 1)
+        self.wait_for_job(token, job_id, "dead")
+        self.check_problem(self.call("POST", dlq + "/retry-all", token=op, body={"queue": 7}),
+                           "POST", dlq + "/retry-all", 400, "VALIDATION_FAILED")
+        purged = self.check(self.call("DELETE", dlq, token=op, query="?queue=ingest"), "DELETE", dlq, 200)
+        self.assertGreaterEqual(purged["purged"], 1)
+        self.check_problem(self.call("POST", dlq + "/{jobId}/retry", {"jobId": job_id}, op),
+                           "POST", dlq + "/{jobId}/retry", 404, "NOT_FOUND")
+        empty = self.check(self.call("GET", dlq + "/stats", token=op), "GET", dlq + "/stats", 200)
+        self.assertEqual(empty, {"total": 0, "oldestAt": None, "byQueue": [], "byWorkspace": []})
+        self.check(self.call("GET", dlq, token=op), "GET", dlq, 200)
+        self.check_problem(self.call("GET", dlq, token=op, query="?cursor=nonsense"), "GET", dlq, 400, "INVALID_CURSOR")
 
 
 class OpenApiRateLimited(OpenApiTestCase):

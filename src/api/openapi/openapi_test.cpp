@@ -97,6 +97,9 @@ TEST(OpenApi, EveryPolicyRowIsDocumentedWithItsAccessRule) {
     if ((p.roles & v1::kAnonymous) != 0) {
       // Public: an empty list, or one whose alternatives include "no credentials".
       EXPECT_TRUE(schemes.empty() || schemes.contains({})) << where;
+    } else if (std::string_view(p.pattern).starts_with("/api/v1/admin/")) {
+      // Platform operations: an admin's session or the operator key (guard.cpp), never API keys.
+      EXPECT_EQ(schemes, (std::set<std::set<std::string>>{{"bearerAuth"}, {"operatorKey"}})) << where;
     } else if (p.api_keys) {
       EXPECT_EQ(schemes, (std::set<std::set<std::string>>{{"bearerAuth"}, {"apiKeyHeader"}})) << where;
     } else {

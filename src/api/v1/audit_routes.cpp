@@ -8,6 +8,7 @@
 #include <utility>
 
 #include "api/v1/iso_time.hpp"
+#include "api/v1/paging.hpp"
 #include "auth/secrets.hpp"
 #include "core/error.hpp"
 #include "core/json.hpp"
@@ -20,47 +21,8 @@ namespace {
 
 using http::Request;
 using http::Response;
-using Cursor = std::pair<std::int64_t, std::string>;
-
 constexpr int kDefaultLimit = 50;
 constexpr int kMaxLimit = 200;
-
-[[noreturn]] void BadQuery(const char* field, const std::string& detail) {
-  throw BadRequest(detail, {{field, "is not valid"}}, "INVALID_QUERY");
-}
-
-int LimitOf(const Request& req) {
-  auto text = req.Query("limit");
-  if (!text) return kDefaultLimit;
-  int n = 0;
-  auto [end, ec] = std::from_chars(text->data(), text->data() + text->size(), n);
-  if (ec != std::errc() || end != text->data() + text->size() || n < 1 || n > kMaxLimit) {
-    BadQuery("limit", "'limit' must be an integer from 1 to 200.");
-  }
-  return n;
-}
-
-// The cursor is opaque to clients: base64url of "<created_at_ms>:<id>" of the last event shown.
-std::string EncodeCursor(const store::AuditEvent& e) {
-  return auth::Base64UrlEncode(std::to_string(e.created_at_ms) + ":" + e.id);
-}
-
-std::optional<Cursor> CursorOf(const Request& req) {
-  auto text = req.Query("cursor");
-  if (!text) return std::nullopt;
-  std::optional<std::string> decoded;
-  if (text->size() <= 200) decoded = auth::Base64UrlDecode(*text);
-  std::string_view plain = decoded ? std::string_view(*decoded) : std::string_view();
-  auto colon = plain.find(':');
-  if (colon != std::string_view::npos && colon + 1 < plain.size()) {
-    std::int64_t ms = -1;
-    auto [end, ec] = std::from_chars(plain.data(), plain.data() + colon, ms);
-    if (ec == std::errc() && end == plain.data() + colon && ms >= 0) {
-      return Cursor{ms, std::string(plain.substr(colon + 1))};
-    }
-  }
-  BadQuery("cursor", "'cursor' is not valid; pass the nextCursor of the previous page.");
-}
 
 std::string ActionOf(const Request& req) {
   auto text = req.Query("action");
@@ -104,8 +66,8 @@ std::pair<std::int64_t, std::int64_t> CurrentMonth(std::int64_t now) {
 
 void AddAuditRoutes(http::Router& router, ApiContext& ctx) {
   AddGuarded(router, ctx, "GET", "/api/v1/workspaces/{id}/audit-logs", [&ctx](Request& req, const Caller& caller) {
-    int limit = LimitOf(req);
-    std::optional<Cursor> cursor = CursorOf(req);
+    int limit = LimitOf(req, kDefaultLimit, kMaxLimit);
+    std::optional<TimeCursor> cursor = TimeCursorOf(req);
     std::string action = ActionOf(req);
     std::string workspace_id = req.Param("id");
     auto events = ctx.db->ReadValue([&](store::Tx& tx) {
@@ -117,7 +79,7 @@ void AddAuditRoutes(http::Router& router, ApiContext& ctx) {
     if (more) events.resize(static_cast<std::size_t>(limit));
     Json items = Json::array();
     for (const auto& e : events) items.push_back(EventJson(e));
-    Json next = more ? Json(EncodeCursor(events.back())) : Json(nullptr);
+    Json next = more ? Json(EncodeTimeCursor(events.back().created_at_ms, events.back().id)) : Json(nullptr);
     Response res = Response::MakeJson(200, Json{{"items", std::move(items)}, {"nextCursor", std::move(next)}});
     res.headers.emplace_back("Cache-Control", "no-store");
     return res;

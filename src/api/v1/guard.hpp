@@ -9,6 +9,7 @@
 //                      404, so ids cannot be probed (platform admins excepted)
 //   requireRole      — the caller's role must be in the row (403, audited)
 
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <optional>
@@ -22,6 +23,16 @@
 #include "identity/workspace_service.hpp"
 #include "ratelimit/limiter.hpp"
 #include "store/db.hpp"
+
+namespace studio::ingest {
+class Ingestion;
+}
+namespace studio::search {
+class Retriever;
+}
+namespace studio::queue {
+class JobQueue;
+}
 
 namespace studio::api::v1 {
 
@@ -42,6 +53,16 @@ struct ApiContext {
   const ratelimit::ClientIpResolver* client_ip = nullptr;
   std::vector<std::string> allowed_origins;  // besides the server's own origin (CSRF check)
   RateLimitConfig limits;
+  /// `Authorization: Bearer <operator key>` acts as a platform admin on /api/v1/admin/* routes
+  /// (and nowhere else). Empty: no operator key.
+  std::string operator_key;
+
+  // The knowledge base.
+  ingest::Ingestion* ingestion = nullptr;
+  search::Retriever* retriever = nullptr;
+  queue::JobQueue* jobs = nullptr;
+  std::function<void()> jobs_enqueued;  // wakes this process's workers after a commit
+  std::size_t max_upload_bytes = std::size_t{50} * 1024 * 1024;
 };
 
 /// The caller of a guarded request. `principal` is empty only on public routes.
@@ -62,7 +83,9 @@ void AddGuarded(http::Router& router, ApiContext& ctx, std::string method, std::
 
 /// The credentials of a request: `X-API-Key: sk_…`, `Authorization: Bearer sk_…` (API key) or
 /// `Authorization: Bearer <JWT>` (session). nullopt when there are none; 401 when they are bad.
-std::optional<identity::Principal> Authenticate(ApiContext& ctx, const http::Request& req);
+/// With `operator_allowed`, the operator key is accepted too, as a platform admin.
+std::optional<identity::Principal> Authenticate(ApiContext& ctx, const http::Request& req,
+                                                bool operator_allowed = false);
 
 /// Client IP (through trusted proxies), user agent and request id, for the audit log.
 identity::RequestMeta MetaOf(const ratelimit::ClientIpResolver* client_ip, const http::Request& req);

@@ -13,6 +13,7 @@ constexpr bool kNoKeys = false;  // sessions only: account-level routes belong t
 constexpr std::uint32_t kOwnerOrAdmin = kOwner | kAdmin;
 constexpr std::uint32_t kStaff = kOwner | kMember | kAdmin;  // people who run the workspace
 constexpr std::uint32_t kWorkspaceAny = kOwner | kMember | kAgent | kService | kAdmin;
+constexpr std::uint32_t kWriters = kStaff | kService;  // who may change the knowledge base
 
 // clang-format off
 constexpr std::array kPolicies{
@@ -59,6 +60,28 @@ constexpr std::array kPolicies{
     RoutePolicy{"DELETE", "/api/v1/workspaces/{id}/api-keys/{keyId}",   kOwnerOrAdmin, kNoKeys, 0, ""},
     RoutePolicy{"GET",    "/api/v1/workspaces/{id}/audit-logs",         kOwnerOrAdmin, kKeys,   0, "audit:read"},
     RoutePolicy{"GET",    "/api/v1/workspaces/{id}/usage",              kStaff,        kKeys,   0, "usage:read"},
+
+    // Knowledge base. Service keys feed documents in (e.g. from a CI pipeline); every workspace
+    // identity may read and search them.
+    RoutePolicy{"POST",   "/api/v1/agents/customer-service/ingest",     kWriters,      kKeys,   60, "documents:write"},
+    RoutePolicy{"POST",   "/api/v1/documents",                          kWriters,      kKeys,   600, "documents:write"},
+    RoutePolicy{"GET",    "/api/v1/documents",                          kWorkspaceAny, kKeys,   0, "documents:read"},
+    RoutePolicy{"GET",    "/api/v1/documents/{documentId}",             kWorkspaceAny, kKeys,   0, "documents:read"},
+    RoutePolicy{"DELETE", "/api/v1/documents/{documentId}",             kWriters,      kKeys,   0, "documents:write"},
+    RoutePolicy{"POST",   "/api/v1/documents/{documentId}/reindex",     kWriters,      kKeys,   60, "documents:write"},
+    RoutePolicy{"GET",    "/api/v1/documents/{documentId}/chunks",      kWorkspaceAny, kKeys,   0, "documents:read"},
+    RoutePolicy{"POST",   "/api/v1/search",                             kWorkspaceAny, kKeys,   0, "search:read"},
+    RoutePolicy{"GET",    "/api/v1/jobs",                               kOwnerOrAdmin, kKeys,   0, "jobs:read"},
+    RoutePolicy{"GET",    "/api/v1/jobs/{jobId}",                       kWorkspaceAny, kKeys,   0, "jobs:read"},
+    RoutePolicy{"POST",   "/api/v1/jobs/{jobId}/retry",                 kOwnerOrAdmin, kKeys,   60, "jobs:write"},
+
+    // Platform operations: platform admins (sessions) or the operator key, never workspace keys.
+    RoutePolicy{"GET",    "/api/v1/admin/dlq",                          kAdmin,        kNoKeys, 0, ""},
+    RoutePolicy{"DELETE", "/api/v1/admin/dlq",                          kAdmin,        kNoKeys, 0, ""},
+    RoutePolicy{"GET",    "/api/v1/admin/dlq/stats",                    kAdmin,        kNoKeys, 0, ""},
+    RoutePolicy{"POST",   "/api/v1/admin/dlq/retry-all",                kAdmin,        kNoKeys, 0, ""},
+    RoutePolicy{"GET",    "/api/v1/admin/dlq/{jobId}",                  kAdmin,        kNoKeys, 0, ""},
+    RoutePolicy{"POST",   "/api/v1/admin/dlq/{jobId}/retry",            kAdmin,        kNoKeys, 0, ""},
 };
 // clang-format on
 

@@ -16,18 +16,11 @@
 #include "queue/queue.hpp"
 #include "queue/worker_pool.hpp"
 #include "search/embed/embedder.hpp"
+#include "search/retriever/embedding_codec.hpp"
 #include "search/tokenizer/tokenizer.hpp"
 
 namespace studio::ingest {
 namespace {
-
-static_assert(std::endian::native == std::endian::little, "embeddings are stored as little-endian float32");
-
-std::string EncodeVector(const search::Vector& v) {
-  std::string bytes(v.size() * sizeof(float), '\0');
-  std::memcpy(bytes.data(), v.data(), bytes.size());
-  return auth::Base64UrlEncode(bytes);
-}
 
 std::string DefaultTitle(const SourceInput& in) {
   if (in.title && !in.title->empty()) return *in.title;
@@ -100,7 +93,55 @@ const char* StrategyName(chunk::ChunkOptions::Strategy s) {
   return "paragraph";
 }
 
+int IntField(const Json& json, const char* field, int min, int max) {
+  const Json& v = json.at(field);
+  if (!v.is_number_integer() || v.get<long long>() < min || v.get<long long>() > max) {
+    throw ValidationFailed("'chunking." + std::string(field) + "' must be an integer from " + std::to_string(min) +
+                               " to " + std::to_string(max) + ".",
+                           {{std::string("chunking.") + field, "out of range"}});
+  }
+  return v.get<int>();
+}
+
 }  // namespace
+
+chunk::ChunkOptions ParseChunking(const Json& json, const chunk::ChunkOptions& defaults) {
+  if (!json.is_object()) {
+    throw ValidationFailed("'chunking' must be an object {strategy, maxTokens, overlapTokens}.",
+                           {{"chunking", "must be an object"}});
+  }
+  chunk::ChunkOptions o = defaults;
+  for (const auto& [key, value] : json.items()) {
+    if (key == "strategy") {
+      const std::string name = value.is_string() ? value.get<std::string>() : "";
+      if (name == "fixed") {
+        o.strategy = chunk::ChunkOptions::kFixed;
+      } else if (name == "paragraph") {
+        o.strategy = chunk::ChunkOptions::kParagraph;
+      } else if (name == "semantic") {
+        o.strategy = chunk::ChunkOptions::kSemantic;
+      } else {
+        throw ValidationFailed("'chunking.strategy' must be fixed, paragraph or semantic.",
+                               {{"chunking.strategy", "unknown strategy"}});
+      }
+    } else if (key == "maxTokens") {
+      o.max_tokens = IntField(json, "maxTokens", 64, 8192);
+    } else if (key == "overlapTokens") {
+      o.overlap_tokens = IntField(json, "overlapTokens", 0, 4096);
+    } else {
+      throw ValidationFailed("Unknown field 'chunking." + key + "'.", {{"chunking." + key, "unknown field"}});
+    }
+  }
+  if (o.overlap_tokens * 2 > o.max_tokens) {
+    throw ValidationFailed("'chunking.overlapTokens' must be at most half of maxTokens.",
+                           {{"chunking.overlapTokens", "more than half of maxTokens"}});
+  }
+  return o;
+}
+
+Json ChunkingJson(const chunk::ChunkOptions& o) {
+  return Json{{"strategy", StrategyName(o.strategy)}, {"maxTokens", o.max_tokens}, {"overlapTokens", o.overlap_tokens}};
+}
 
 Ingestion::Ingestion(store::Db& db, queue::JobQueue& jobs, const search::Tokenizer& tokenizer,
                      search::Embedder& embedder, IngestionOptions options)
@@ -112,17 +153,18 @@ std::int64_t Ingestion::NowMs() const {
       .count();
 }
 
-std::string Ingestion::EmbeddingModel() const {
-  return std::string(embedder_.name()) + "/" + embedder_.model() + "/" + std::to_string(embedder_.dimension());
-}
+std::string Ingestion::EmbeddingModel() const { return search::EmbeddingModelId(embedder_); }
 
 std::string Ingestion::EnqueueIn(store::Tx& tx, const std::string& workspace_id, const std::string& document_id,
-                                 int version, const std::optional<std::string>& idempotency_key) {
+                                 int version, const std::optional<std::string>& idempotency_key,
+                                 const std::optional<chunk::ChunkOptions>& chunking) {
   queue::NewJob job;
   job.workspace_id = workspace_id;
   job.queue = std::string(kIngestQueue);
   job.type = std::string(kIngestJobType);
-  job.payload = Json{{"documentId", document_id}, {"version", version}}.dump();
+  Json payload{{"documentId", document_id}, {"version", version}};
+  if (chunking) payload["chunking"] = ChunkingJson(*chunking);
+  job.payload = payload.dump();
   job.max_attempts = options_.max_attempts;
   job.idempotency_key = idempotency_key;
   std::string job_id = jobs_.Enqueue(tx, job);
@@ -134,6 +176,16 @@ Submitted Ingestion::SubmitIn(store::Tx& tx, const SourceInput& in, std::int64_t
   if (in.bytes.empty()) throw BadRequest("The document is empty.", {{"file", "empty"}}, "EMPTY_DOCUMENT");
   if (in.bytes.size() > options_.limits.max_bytes) {
     throw PayloadTooLarge("The document is larger than " + std::to_string(options_.limits.max_bytes) + " bytes.");
+  }
+  // A retried request (same Idempotency-Key) gets the document of its first attempt, even when
+  // the body differs: the key names the request, not the content.
+  if (in.idempotency_key) {
+    if (auto job = jobs_.FindByIdempotencyKey(tx, in.workspace_id, kIngestQueue, *in.idempotency_key)) {
+      const std::string doc_id = Json::parse(job->payload).value("documentId", "");
+      if (auto existing = store::documents::Find(tx, in.workspace_id, doc_id)) {
+        return Submitted{*existing, job->id, true};
+      }
+    }
   }
   const std::string hash = auth::HashSecret(in.bytes);
   if (auto existing = store::documents::FindByHash(tx, in.workspace_id, hash)) {
@@ -166,7 +218,7 @@ Submitted Ingestion::SubmitIn(store::Tx& tx, const SourceInput& in, std::int64_t
   }
   store::documents::PutSource(tx, in.workspace_id, doc.id, doc.version, in.content_type,
                               auth::Base64UrlEncode(in.bytes));
-  std::string job_id = EnqueueIn(tx, in.workspace_id, doc.id, doc.version, in.idempotency_key);
+  std::string job_id = EnqueueIn(tx, in.workspace_id, doc.id, doc.version, in.idempotency_key, in.chunking);
   doc.job_id = job_id;
   doc.status = "queued";
   return Submitted{std::move(doc), std::move(job_id), false};
@@ -187,7 +239,8 @@ std::vector<Submitted> Ingestion::SubmitAll(const std::vector<SourceInput>& inpu
   });
 }
 
-Submitted Ingestion::Reindex(std::string_view workspace_id, std::string_view document_id) {
+Submitted Ingestion::Reindex(std::string_view workspace_id, std::string_view document_id,
+                             const std::optional<chunk::ChunkOptions>& chunking) {
   const std::int64_t now = NowMs();
   return db_.WriteValue([&](store::Tx& tx) {
     auto doc = store::documents::Find(tx, workspace_id, document_id);
@@ -199,7 +252,7 @@ Submitted Ingestion::Reindex(std::string_view workspace_id, std::string_view doc
     doc->status = "queued";
     doc->error.reset();
     doc->error_code.reset();
-    doc->job_id = EnqueueIn(tx, doc->workspace_id, doc->id, doc->version, std::nullopt);
+    doc->job_id = EnqueueIn(tx, doc->workspace_id, doc->id, doc->version, std::nullopt, chunking);
     return Submitted{*doc, *doc->job_id, false};
   });
 }
@@ -215,6 +268,8 @@ void Ingestion::Run(queue::JobContext& job) {
   const Json payload = Json::parse(job.payload());
   const std::string doc_id = payload.at("documentId").get<std::string>();
   const int version = payload.at("version").get<int>();
+  const chunk::ChunkOptions chunking =
+      payload.contains("chunking") ? ParseChunking(payload["chunking"], options_.chunking) : options_.chunking;
 
   // A deleted document or a superseded version: nothing to do, and nothing is written.
   auto loaded = db_.ReadValue([&](store::Tx& tx) {
@@ -256,7 +311,7 @@ void Ingestion::Run(queue::JobContext& job) {
     for (const auto& s : extracted.sections) input.sections.push_back({s.heading_path, s.begin, s.end});
     for (const auto& p : extracted.pages) input.pages.push_back({p.page, p.begin, p.end});
     std::vector<chunk::Chunk> chunks =
-        chunk::ChunkText(input, options_.chunking, tokenizer_, chunk::EmbedWith(embedder_));
+        chunk::ChunkText(input, chunking, tokenizer_, chunk::EmbedWith(embedder_));
     if (chunks.empty()) throw extract::ExtractError("EMPTY_DOCUMENT", "the document has no text", true);
 
     std::vector<store::ChunkRecord> rows;
@@ -284,7 +339,7 @@ void Ingestion::Run(queue::JobContext& job) {
         r.char_begin = static_cast<std::int64_t>(c.begin);
         r.char_end = static_cast<std::int64_t>(c.end);
         r.token_count = c.token_count;
-        r.embedding_b64 = EncodeVector(vectors.at(i - first));
+        r.embedding_b64 = search::EncodeEmbedding(vectors.at(i - first));
         r.embedding_model = model;
         r.created_at_ms = now;
         tokens += c.token_count;
@@ -294,14 +349,12 @@ void Ingestion::Run(queue::JobContext& job) {
       job.Progress(40 + static_cast<int>(50 * last / chunks.size()), "embedding");
     }
 
-    const Json chunking{{"strategy", StrategyName(options_.chunking.strategy)},
-                        {"maxTokens", options_.chunking.max_tokens},
-                        {"overlapTokens", options_.chunking.overlap_tokens}};
+    const Json chunking_json = ChunkingJson(chunking);
     const std::string format_name(extract::FormatName(extracted.format));
     db_.Write([&](store::Tx& tx) {
       // Only the current version may replace the chunks: a newer upload committed meanwhile wins.
       if (!store::documents::MarkReady(tx, ws, doc_id, version, format_name, ExtractedJson(extracted).dump(),
-                                       chunking.dump(), static_cast<int>(rows.size()), tokens, now)) {
+                                       chunking_json.dump(), static_cast<int>(rows.size()), tokens, now)) {
         return;
       }
       store::chunks::Replace(tx, ws, doc_id, rows);

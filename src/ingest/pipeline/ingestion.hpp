@@ -21,6 +21,7 @@
 #include <string_view>
 #include <vector>
 
+#include "core/json.hpp"
 #include "ingest/chunk/chunk.hpp"
 #include "ingest/extract/extract.hpp"
 #include "store/db.hpp"
@@ -64,7 +65,17 @@ struct SourceInput {
   std::optional<std::string> content_type;
   std::string metadata_json = "{}";
   std::optional<std::string> idempotency_key;
+  /// This upload's chunking (ParseChunking); the pipeline's default when empty.
+  std::optional<chunk::ChunkOptions> chunking;
 };
+
+/// Chunking options from a request's JSON {strategy?: fixed|paragraph|semantic, maxTokens?,
+/// overlapTokens?}: fields absent fall back to `defaults`. Throws ValidationFailed (400) naming
+/// the field for an unknown strategy, maxTokens outside 64..8192 or overlapTokens outside
+/// 0..maxTokens/2, or any other field.
+chunk::ChunkOptions ParseChunking(const Json& json, const chunk::ChunkOptions& defaults);
+/// The inverse, as stored in the job payload and the document's `chunking` column.
+Json ChunkingJson(const chunk::ChunkOptions& options);
 
 struct Submitted {
   store::DocumentRecord document;
@@ -84,8 +95,10 @@ class Ingestion {
   Submitted Submit(const SourceInput& input);
   /// Several sources in one transaction (the seed's batch ingest): all or nothing.
   std::vector<Submitted> SubmitAll(const std::vector<SourceInput>& inputs);
-  /// A new version of the stored source (e.g. after a chunking change); 404 when absent.
-  Submitted Reindex(std::string_view workspace_id, std::string_view document_id);
+  /// A new version of the stored source (e.g. after a chunking change), chunked with `chunking`
+  /// (the pipeline's default when empty); 404 when absent.
+  Submitted Reindex(std::string_view workspace_id, std::string_view document_id,
+                    const std::optional<chunk::ChunkOptions>& chunking = std::nullopt);
   /// Deleted chunk ids, or nullopt when the document does not exist in the workspace.
   std::optional<std::vector<std::int64_t>> Delete(std::string_view workspace_id, std::string_view document_id);
 
@@ -94,11 +107,13 @@ class Ingestion {
 
   /// "embedder/model/dimension": stored with every embedding so a change of embedder is detected.
   std::string EmbeddingModel() const;
+  const IngestionOptions& options() const { return options_; }
 
  private:
   Submitted SubmitIn(store::Tx& tx, const SourceInput& input, std::int64_t now);
   std::string EnqueueIn(store::Tx& tx, const std::string& workspace_id, const std::string& document_id, int version,
-                        const std::optional<std::string>& idempotency_key);
+                        const std::optional<std::string>& idempotency_key,
+                        const std::optional<chunk::ChunkOptions>& chunking);
   std::int64_t NowMs() const;
 
   store::Db& db_;

@@ -156,6 +156,9 @@ Format Detect(std::string_view head, std::string_view filename, std::string_view
     throw UnsupportedMediaType("The file is a ZIP archive but not a Word (DOCX) document.");
   }
   if (IsTextMime(mime)) return TextFamily(mime, filename, content_type);
+  // libmagic's weaker rules match patterns in plain text too (a manual page that starts with
+  // "IN" is an "HP-GL plotter file" to it); valid UTF-8 without NUL bytes is text whatever it says.
+  if (mime != "text/rtf" && !LooksBinary(head)) return TextFamily(mime, filename, content_type);
   throw UnsupportedMediaType("Unsupported file type (" + mime + "); upload PDF, DOCX, HTML, Markdown or plain text.");
 }
 

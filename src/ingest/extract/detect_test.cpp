@@ -60,6 +60,11 @@ TEST_F(DetectTest, TextFamilyByExtensionThenContentType) {
                  "latin1.txt"),
             Format::kText);
   EXPECT_EQ(File("\xFF\xFEh\0i\0\n\0"s, "utf16.txt"), Format::kText);
+  // Plain text that libmagic's weaker rules take for something else is still text: anything that
+  // starts with "NP" is an "HP-GL plotter file" to it (Debian's nproc(1) page, an NPS report).
+  EXPECT_EQ(File("NPS survey: customers rate the support team highly.\n", "survey.txt"), Format::kText);
+  EXPECT_EQ(File("NPROC(1)  User Commands\n\nNAME\n  nproc - print the number of processing units\n", "upload"),
+            Format::kText);
 }
 
 TEST_F(DetectTest, EmptyFileGoesByName) {

@@ -8,15 +8,29 @@ Listens on 127.0.0.1, port 0, and prints the port on stdout (one line) when it i
 API routes (OpenAI's request and response shapes, including its error shape):
   POST /v1/embeddings   deterministic unit vectors: the same (model, dimensions, text) always gives
                         the same vector, different texts give unrelated ones.
-Every API request must carry "Authorization: Bearer KEY" (401 otherwise). To add a route (e.g.
-/v1/chat/completions), write a handler method and add it to API_ROUTES: authentication, scripted
-faults and recording are done for every route in one place (Handler._api).
+  POST /v1/chat/completions
+                        the reply is the "chat_reply" option, or else "Echo: " + the last user
+                        message; cut at the first `stop` string, and at `max_tokens` tokens
+                        (finish_reason "length"). A token is a word with its leading whitespace.
+                        With "stream": true it is sent as Server-Sent Events (chunked), OpenAI's
+                        chunk shapes: a role chunk, one chunk per token, a finish_reason chunk, a
+                        usage chunk when "stream_options": {"include_usage": true}, "data: [DONE]".
+Every API request must carry "Authorization: Bearer KEY" (401 otherwise). To add a route, write a
+handler method and add it to API_ROUTES: authentication, scripted faults and recording are done for
+every route in one place (Handler._api). A handler returns (status, payload), or (200, SseReply)
+to stream.
 
 Control routes, for the tests that drive the fake (no authentication):
   GET  /_fake/requests  {"requests": [{"method", "path", "authorized", "body", "status"}, ...]}
-                        in arrival order ("status" is what the fake answered, null while pending)
+                        in arrival order ("status" is what the fake answered, null while pending;
+                        a stream's status is set when it ends). A stream's entry also has
+                        "chunks_sent" (data events written, [DONE] not counted) and
+                        "client_disconnected": true when a write failed because the client
+                        closed the connection.
   POST /_fake/faults    {"faults": [FAULT, ...]} appended to the fault script
   POST /_fake/options   {"reverse_data": bool} (answer embeddings in reverse index order)
+                        {"chat_reply": "TEXT"} (what chat completions answer; null: the echo)
+                        {"chat_token_delay_ms": N} (a pause before each streamed token)
   POST /_fake/reset     clears requests, faults and options
 
 A FAULT applies to the next `count` (default 1) API requests whose path matches `path` (default:
@@ -28,6 +42,7 @@ any), in script order, before authentication:
   {"status": 200, "body": {...}}             this JSON body instead of the real answer
   {"delay_ms": 2000}                         wait, then answer normally
   {"drop": true}                             close the connection without answering
+  {"drop_after_chunks": 3}                   stream: close the connection after 3 data events
 A fault with "match": "TEXT" applies only to requests whose raw body contains TEXT (e.g. one
 poisoned document among many); with "count": -1 a fault never runs out.
 """
@@ -36,7 +51,9 @@ import argparse
 import base64
 import email.utils
 import hashlib
+import itertools
 import json
+import re
 import struct
 import sys
 import threading
@@ -49,6 +66,7 @@ EMBEDDING_MODELS = {
     "text-embedding-ada-002": 1536,
 }
 MAX_EMBEDDING_INPUTS = 2048
+CHAT_ROLES = ("system", "developer", "user", "assistant", "tool")
 
 ERROR_TYPES = {
     400: "invalid_request_error",
@@ -117,6 +135,32 @@ class State:
             return self.options.get(name, default)
 
 
+class SseReply:
+    """A route's answer sent as Server-Sent Events: one `data:` event per chunk, then `data: [DONE]`.
+    `delay_ms` is paused before each chunk whose delta carries content (a token)."""
+
+    def __init__(self, chunks, delay_ms=0):
+        self.chunks = chunks
+        self.delay_ms = delay_ms
+
+
+def chat_tokens(text):
+    """The reply cut the way streaming models send it: words with their leading whitespace."""
+    tokens = re.findall(r"\s*\S+", text)
+    rest = text[len("".join(tokens)):]
+    if rest:
+        tokens.append(rest)
+    return tokens
+
+
+def chat_content(message):
+    """A message's text: a string, or the text parts of a list of content parts."""
+    content = message.get("content")
+    if isinstance(content, list):
+        return "".join(p.get("text", "") for p in content if isinstance(p, dict))
+    return content if isinstance(content, str) else ""
+
+
 def unit_vector(seed_text, dimensions):
     """A deterministic pseudo-random unit vector, seeded by sha256(seed_text)."""
     values = []
@@ -142,7 +186,9 @@ class Handler(BaseHTTPRequestHandler):
 
     API_ROUTES = {
         ("POST", "/v1/embeddings"): "embeddings",
+        ("POST", "/v1/chat/completions"): "chat_completions",
     }
+    completion_ids = itertools.count(1)
     CONTROL_ROUTES = {
         ("GET", "/_fake/requests"): "control_requests",
         ("POST", "/_fake/faults"): "control_faults",
@@ -175,6 +221,39 @@ class Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
         return status
+
+    def _write_chunk(self, data):
+        """One chunk of a chunked (Transfer-Encoding) body; b"" ends the body."""
+        self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
+        self.wfile.flush()
+
+    def send_sse(self, reply, entry):
+        """Streams `reply`, recording on `entry` how far it got and whether the client went away."""
+        self.send_response(200)
+        self.send_header("Content-Type", "text/event-stream; charset=utf-8")
+        self.send_header("Cache-Control", "no-cache")
+        self.send_header("Transfer-Encoding", "chunked")
+        self.end_headers()
+        drop_after = self.fault.get("drop_after_chunks")
+        entry["chunks_sent"] = 0
+        try:
+            for chunk in reply.chunks:
+                if drop_after is not None and entry["chunks_sent"] >= drop_after:
+                    self.close_connection = True
+                    self.connection.shutdown(2)  # mid-stream, without the terminating chunk
+                    entry["status"] = "dropped"
+                    return
+                choices = chunk.get("choices") or [{}]
+                if reply.delay_ms and choices[0].get("delta", {}).get("content"):
+                    time.sleep(reply.delay_ms / 1000)
+                self._write_chunk(b"data: " + json.dumps(chunk).encode() + b"\n\n")
+                entry["chunks_sent"] += 1
+            self._write_chunk(b"data: [DONE]\n\n")
+            self._write_chunk(b"")
+        except (BrokenPipeError, ConnectionResetError):
+            entry["client_disconnected"] = True
+            self.close_connection = True
+        entry["status"] = 200
 
     def send_api_error(self, error):
         payload = {
@@ -212,6 +291,7 @@ class Handler(BaseHTTPRequestHandler):
         self.state.record(entry)  # at arrival, so the order is that of the requests
 
         fault = self.state.take_fault(path, raw or b"")
+        self.fault = fault or {}  # a streaming route reads drop_after_chunks from it
         if fault is not None:
             if fault.get("delay_ms"):
                 time.sleep(fault["delay_ms"] / 1000)
@@ -246,7 +326,10 @@ class Handler(BaseHTTPRequestHandler):
             if not isinstance(body, dict):
                 raise ApiError(400, "We could not parse the JSON body of your request.")
             status, payload = getattr(self, self.API_ROUTES[(method, path)])(body)
-            entry["status"] = self.send_json(status, payload)
+            if isinstance(payload, SseReply):
+                self.send_sse(payload, entry)
+            else:
+                entry["status"] = self.send_json(status, payload)
         except ApiError as error:
             entry["status"] = self.send_api_error(error)
 
@@ -288,6 +371,73 @@ class Handler(BaseHTTPRequestHandler):
         tokens = sum(approximate_tokens(text) for text in inputs)
         return 200, {"object": "list", "data": data, "model": model,
                      "usage": {"prompt_tokens": tokens, "total_tokens": tokens}}
+
+    def chat_completions(self, body):
+        model = body.get("model")
+        if not isinstance(model, str) or not model:
+            raise ApiError(400, "you must provide a model parameter", param="model")
+        messages = body.get("messages")
+        if not isinstance(messages, list) or not messages:
+            raise ApiError(400, "[] is too short - 'messages'", param="messages")
+        for index, message in enumerate(messages):
+            if (not isinstance(message, dict) or message.get("role") not in CHAT_ROLES
+                    or not isinstance(message.get("content"), (str, list))):
+                raise ApiError(400, f"Invalid value for 'messages[{index}]'.", param=f"messages[{index}]")
+        stream = body.get("stream", False)
+        if not isinstance(stream, bool):
+            raise ApiError(400, f"Invalid value for 'stream' = {stream}.", param="stream")
+        if body.get("stream_options") is not None and not stream:
+            raise ApiError(400, "The 'stream_options' parameter is only allowed when 'stream' is enabled.",
+                           param="stream_options")
+        temperature = body.get("temperature")
+        if temperature is not None and (not isinstance(temperature, (int, float)) or not 0 <= temperature <= 2):
+            raise ApiError(400, f"Invalid value for 'temperature' = {temperature}.", param="temperature")
+        max_tokens = body.get("max_tokens")
+        if max_tokens is not None and (not isinstance(max_tokens, int) or max_tokens < 1):
+            raise ApiError(400, f"Invalid value for 'max_tokens' = {max_tokens}.", param="max_tokens")
+        stop = body.get("stop")
+        if isinstance(stop, str):
+            stop = [stop]
+        if stop is not None and (not isinstance(stop, list) or len(stop) > 4
+                                 or not all(isinstance(x, str) and x for x in stop)):
+            raise ApiError(400, "Invalid value for 'stop'.", param="stop")
+
+        reply = self.state.option("chat_reply")
+        if reply is None:
+            users = [m for m in messages if m["role"] == "user"]
+            reply = "Echo: " + (chat_content(users[-1]) if users else "")
+        for s in stop or []:
+            reply = reply.split(s, 1)[0]
+        tokens = chat_tokens(reply)
+        finish_reason = "stop"
+        if max_tokens is not None and len(tokens) > max_tokens:
+            tokens = tokens[:max_tokens]
+            finish_reason = "length"
+        prompt_tokens = sum(approximate_tokens(chat_content(m)) for m in messages)
+        usage = {"prompt_tokens": prompt_tokens, "completion_tokens": len(tokens),
+                 "total_tokens": prompt_tokens + len(tokens)}
+        head = {"id": f"chatcmpl-fake{next(self.completion_ids)}", "created": int(time.time()), "model": model,
+                "system_fingerprint": "fp_fake"}
+        if not stream:
+            choice = {"index": 0, "message": {"role": "assistant", "content": "".join(tokens), "refusal": None},
+                      "logprobs": None, "finish_reason": finish_reason}
+            return 200, {**head, "object": "chat.completion", "choices": [choice], "usage": usage}
+
+        include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
+
+        def chunk(delta, finish):
+            c = {**head, "object": "chat.completion.chunk",
+                 "choices": [{"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}]}
+            if include_usage:
+                c["usage"] = None  # as OpenAI: every chunk has the field, only the last one fills it
+            return c
+
+        chunks = [chunk({"role": "assistant", "content": "", "refusal": None}, None)]
+        chunks += [chunk({"content": token}, None) for token in tokens]
+        chunks.append(chunk({}, finish_reason))
+        if include_usage:
+            chunks.append({**head, "object": "chat.completion.chunk", "choices": [], "usage": usage})
+        return 200, SseReply(chunks, self.state.option("chat_token_delay_ms", 0))
 
     # --- control routes ---------------------------------------------------------------------------
 

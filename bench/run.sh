@@ -142,3 +142,29 @@ if [ -x "$build_dir/bench/search/search_bench" ]; then
   echo "== vector index: 100k clustered 100-d vectors, k=10, single thread"
   "$build_dir/bench/search/search_bench"
 fi
+
+# The next two need the model data (word vectors, tokenizer ranks); fetched once per machine.
+models=""
+if [ -x "$build_dir/bench/ingest/ingest_bench" ] || [ -x "$build_dir/bench/quality/quality_eval" ]; then
+  models=$(scripts/fetch-models.sh | tail -n 1) || models=""
+  [ -n "$models" ] || echo "bench: the model data could not be fetched (scripts/fetch-models.sh); ingestion and quality skipped"
+fi
+
+if [ -n "$models" ] && [ -x "$build_dir/bench/ingest/ingest_bench" ]; then
+  echo
+  echo "== ingestion: submit → queue → extract (child process) → chunk → embed (local) → store → index"
+  echo "   SQLite synchronous=FULL, then durable PostgreSQL in a throwaway server; smaller than the defaults"
+  STUDIO_MODELS_DIR=$models STUDIO_PG_DURABLE=1 scripts/with-postgres.sh "$build_dir/bench/ingest/ingest_bench" \
+    --text-docs 1000 --pdf-docs 100 --pg-docs 300
+fi
+
+if [ -n "$models" ] && [ -x "$build_dir/bench/quality/quality_eval" ]; then
+  echo
+  echo "== retrieval quality: known-item search over Debian manual pages (docs/RETRIEVAL_QUALITY.md)"
+  # Downloads a dozen Debian packages once (apt-get download) and renders their manual pages.
+  if corpus=$(scripts/fetch-quality-corpus.sh | tail -n 1) && [ -n "$corpus" ]; then
+    STUDIO_MODELS_DIR=$models "$build_dir/bench/quality/quality_eval" --corpus "$corpus"
+  else
+    echo "quality: skipped (scripts/fetch-quality-corpus.sh failed: no network or apt-get unavailable?)"
+  fi
+fi

@@ -86,6 +86,8 @@ struct Args {
   chunk::ChunkOptions chunking;  // the server's default unless --chunk-tokens
   std::string embedder = "local";
   std::string embedding_model;
+  search::RetrieverOptions retriever;  // the server's defaults unless --vector-weight
+  double vector_weight = -1;           // < 0: the server's default for the embedder
 };
 
 fs::path DefaultCorpus() {
@@ -123,6 +125,9 @@ Args Parse(int argc, char** argv) {
       args.embedder = value;
     } else if (flag == "--embedding-model") {
       args.embedding_model = value;
+    } else if (flag == "--vector-weight") {
+      // Hybrid fusion: the vector list's weight (the keyword list's is 1).
+      args.vector_weight = std::stod(value);
     } else if (flag == "--threads") {
       args.threads = std::max(1, std::stoi(value));
     } else {
@@ -495,7 +500,10 @@ int main(int argc, char** argv) {
     const StoreStats stored = Store(*db, corpus.pages, dir, args.chunking, *tokenizer, *embedder, args.threads);
     const double store_s = Seconds(Clock::now() - t0);
     search::IndexRegistry registry(fs::path(dir) / "index", search::IdentityOf(*embedder));
-    search::Retriever retriever(*db, *embedder, registry);
+    search::RetrieverOptions options = args.retriever;
+    options.vector_weight =
+        args.vector_weight >= 0 ? args.vector_weight : search::DefaultHybridVectorWeight(*embedder);
+    search::Retriever retriever(*db, *embedder, registry, options);
     t0 = Clock::now();
     retriever.CatchUp(kWorkspace);
     const double index_s = Seconds(Clock::now() - t0);

@@ -138,6 +138,8 @@ const std::vector<SettingSpec>& Settings() {
        "tokens shared by consecutive fixed-size chunks (default 200)"},
       {"search_threshold", "--search-threshold", "STUDIO_SEARCH_THRESHOLD",
        "default minimum cosine similarity of search hits, -1..1 (default: none)"},
+      {"hybrid_vector_weight", "--hybrid-vector-weight", "STUDIO_HYBRID_VECTOR_WEIGHT",
+       "weight of vector ranks against keyword ranks (1) in hybrid search, 0..1 (default 0.25 local, 1 openai)"},
   };
   return kSettings;
 }
@@ -396,6 +398,13 @@ Config BuildConfig(const RawSettings& raw) {
         Bad(key, value, "must be a number from -1 to 1");
       }
       c.search_threshold = t;
+    } else if (key == "hybrid_vector_weight") {
+      double w = 0;
+      auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), w);
+      if (ec != std::errc() || end != value.data() + value.size() || w < 0 || w > 1) {
+        Bad(key, value, "must be a number from 0 to 1");
+      }
+      c.hybrid_vector_weight = w;
     } else {
       throw ConfigError("unknown setting '" + key + "'");
     }

@@ -57,6 +57,7 @@ struct Config {
   int chunk_tokens = 1000;
   int chunk_overlap = 200;
   double search_threshold = -2;  // below -1 = none: every hit counts, however weak
+  double hybrid_vector_weight = -1;  // < 0 = by embedder: 0.25 local (measured), 1 openai
 
   /// DATABASE_URL with the embedded default filled in.
   std::string EffectiveDatabaseUrl() const;

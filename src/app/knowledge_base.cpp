@@ -69,6 +69,8 @@ KnowledgeBase::KnowledgeBase(const Config& c, store::Db& db) : db_(db), job_rete
                                                      search::IdentityOf(*embedder_));
   search::RetrieverOptions ro;
   if (c.search_threshold >= -1) ro.default_threshold = c.search_threshold;
+  ro.vector_weight =
+      c.hybrid_vector_weight >= 0 ? c.hybrid_vector_weight : search::DefaultHybridVectorWeight(*embedder_);
   retriever_ = std::make_unique<search::Retriever>(db_, *embedder_, *indexes_, ro);
   ingestion_ = std::make_unique<ingest::Ingestion>(db_, jobs_, *tokenizer_, *embedder_, IngestionOptionsOf(c));
 }

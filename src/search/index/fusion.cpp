@@ -8,8 +8,15 @@
 
 namespace studio::search {
 
-std::vector<FusedHit> ReciprocalRankFusion(std::span<const std::vector<Hit>> lists, double k) {
+std::vector<FusedHit> ReciprocalRankFusion(std::span<const std::vector<Hit>> lists, double k,
+                                           std::span<const double> weights) {
   if (!(k >= 0)) throw std::invalid_argument("ReciprocalRankFusion: k must be >= 0");
+  if (!weights.empty() && weights.size() != lists.size()) {
+    throw std::invalid_argument("ReciprocalRankFusion: one weight per list");
+  }
+  for (double w : weights) {
+    if (!(w >= 0)) throw std::invalid_argument("ReciprocalRankFusion: weights must be >= 0");
+  }
   std::vector<FusedHit> fused;
   std::unordered_map<std::int64_t, std::size_t> position;  // id -> index in fused
   for (std::size_t l = 0; l < lists.size(); ++l) {
@@ -20,7 +27,7 @@ std::vector<FusedHit> ReciprocalRankFusion(std::span<const std::vector<Hit>> lis
       std::optional<ListRank>& slot = fused[it->second].lists[l];
       if (slot) continue;  // repeated within this list: the first (best) rank counts
       slot = ListRank{r + 1, hit.score};
-      fused[it->second].score += 1 / (k + static_cast<double>(r + 1));
+      fused[it->second].score += (weights.empty() ? 1.0 : weights[l]) / (k + static_cast<double>(r + 1));
     }
   }
   auto best_rank = [](const FusedHit& h) {

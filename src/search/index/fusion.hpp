@@ -22,7 +22,7 @@ struct ListRank {
 
 struct FusedHit {
   std::int64_t id = 0;
-  /// Sum of 1 / (k + rank) over the lists that contain the id.
+  /// Sum of weight / (k + rank) over the lists that contain the id.
   double score = 0;
   /// One entry per input list, in input order; std::nullopt where that list lacks the id.
   /// Kept so an answer can explain why a source was chosen.
@@ -35,7 +35,10 @@ inline constexpr double kDefaultRrfK = 60;
 
 /// Reciprocal-rank fusion. Each list is best first; an id repeated within a list counts once, at
 /// its best rank. Result best first; equal scores go to the better best rank, then the lower id.
-std::vector<FusedHit> ReciprocalRankFusion(std::span<const std::vector<Hit>> lists, double k = kDefaultRrfK);
+/// `weights` (one per list, >= 0; empty = all 1) scale each list's 1 / (k + rank): weighted RRF,
+/// for when one list is known to be more reliable than the other.
+std::vector<FusedHit> ReciprocalRankFusion(std::span<const std::vector<Hit>> lists, double k = kDefaultRrfK,
+                                           std::span<const double> weights = {});
 
 struct Candidate {
   std::int64_t id = 0;

@@ -35,6 +35,25 @@ TEST(FusionTest, ReciprocalRankFusionByHand) {
   EXPECT_EQ(fused[3].lists[0], std::nullopt);
 }
 
+TEST(FusionTest, WeightsScaleEachListsContribution) {
+  const std::vector<std::vector<Hit>> lists{
+      {{1, 0.9f}, {2, 0.8f}},  // vector
+      {{2, 9.0f}, {3, 8.0f}},  // keyword
+  };
+  // Equal weights: 2 is in both lists and wins; then 1 (a first place) before 3.
+  EXPECT_EQ(Ids(ReciprocalRankFusion(lists)), (std::vector<std::int64_t>{2, 1, 3}));
+  // The vector list at a quarter: the keyword list's second place (3) now beats its first (1).
+  const double weights[] = {0.25, 1.0};
+  const auto fused = ReciprocalRankFusion(lists, kDefaultRrfK, weights);
+  ASSERT_EQ(Ids(fused), (std::vector<std::int64_t>{2, 3, 1}));
+  EXPECT_NEAR(fused[0].score, 0.25 / 62 + 1.0 / 61, 1e-12);
+  EXPECT_NEAR(fused[2].score, 0.25 / 61, 1e-12);
+  const double one[] = {1.0};
+  EXPECT_THROW(ReciprocalRankFusion(lists, kDefaultRrfK, one), std::invalid_argument);
+  const double negative[] = {-1.0, 1.0};
+  EXPECT_THROW(ReciprocalRankFusion(lists, kDefaultRrfK, negative), std::invalid_argument);
+}
+
 TEST(FusionTest, TiesGoToTheBetterRankThenTheLowerId) {
   // k = 0: id 1 scores 1/2 + 1/2 = 1 from two second places; ids 10 and 5 score 1/1 from a first place.
   const std::vector<std::vector<Hit>> lists{{{10, 1}, {1, 1}}, {{5, 1}, {1, 1}}};

@@ -128,6 +128,8 @@ void Validate(const SearchRequest& request, const RetrieverOptions& options) {
 
 }  // namespace
 
+double DefaultHybridVectorWeight(const Embedder& embedder) { return embedder.name() == "local" ? 0.25 : 1.0; }
+
 std::optional<SearchMode> ParseSearchMode(std::string_view name) {
   if (name == "hybrid") return SearchMode::kHybrid;
   if (name == "vector") return SearchMode::kVector;
@@ -476,7 +478,8 @@ SearchResult Retriever::Search(std::string_view workspace_id, const SearchReques
     }
   } else {
     const std::vector<Hit> lists[] = {gathered.vector_list, gathered.keyword_list};
-    for (const FusedHit& fused : ReciprocalRankFusion(lists, options_.rrf_k)) {
+    const double weights[] = {options_.vector_weight, options_.keyword_weight};
+    for (const FusedHit& fused : ReciprocalRankFusion(lists, options_.rrf_k, weights)) {
       SearchHit& hit = add(fused.id, fused.score);
       if (fused.lists[0]) {
         hit.vector_rank = fused.lists[0]->rank;

@@ -144,6 +144,9 @@ struct RetrieverOptions {
   /// stored vectors instead of through the HNSW graph.
   std::size_t exact_filter_limit = 5000;
   double rrf_k = 60;
+  /// Hybrid mode: the weights of the vector and the keyword list in the fusion (weighted RRF).
+  double vector_weight = 1;
+  double keyword_weight = 1;
   /// Hits more similar than this to a better one are dropped, as are hits of identical text.
   double duplicate_cosine = 0.95;
   std::size_t snippet_bytes = 300;
@@ -152,6 +155,12 @@ struct RetrieverOptions {
   /// Rows per query when catching up or rebuilding.
   int page_size = 1000;
 };
+
+/// The hybrid vector weight for an embedder. Averaged word vectors (local) rank far below keywords
+/// on questions that share the document's words (docs/RETRIEVAL_QUALITY.md: recall@10 0.45
+/// against 0.80); at a quarter of the keyword list's weight hybrid matches keyword recall there
+/// and beats it on paraphrased questions. Other embedders: plain RRF (1), not yet measured.
+double DefaultHybridVectorWeight(const Embedder& embedder);
 
 /// Thread-safe: concurrent searches in one workspace and across workspaces. Catch-up and
 /// rebuilds are serialised per workspace.

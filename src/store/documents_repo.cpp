@@ -1,6 +1,11 @@
 #include "store/documents_repo.hpp"
 
+#include <algorithm>
+#include <bit>
 #include <cctype>
+#include <limits>
+#include <unordered_map>
+#include <unordered_set>
 
 #include "core/json.hpp"
 
@@ -85,6 +90,21 @@ constexpr Query kEmbeddedAfter{
     "WHERE workspace_id = $1 AND id > $2 AND embedding IS NOT NULL ORDER BY id LIMIT $3"};
 constexpr Query kMaxChunkId{"chunks.max_id", "SELECT COALESCE(MAX(id), 0) FROM chunks WHERE workspace_id = $1"};
 
+// PostgreSQL only: serialises the chunk writers of one workspace until their transactions end,
+// so the workspace's chunk ids become visible in id order (the retriever's catch-up watermark
+// relies on it: search/retriever/retriever.hpp). BIGSERIAL hands out ids at INSERT, not at
+// commit: without the lock one writer could take id 11, another id 12 and commit first, and a
+// search in between would move the watermark past 11 for good. Held from before the first INSERT
+// to the commit, it makes the next writer's ids all higher and their commit later.
+// An advisory lock rather than a lock on the workspace row: FOR UPDATE would also block every
+// foreign-key check on that row (any insert of a document, job, audit entry… of the workspace),
+// FOR NO KEY UPDATE every change to the row. The two-key form is a keyspace of its own (the
+// single-key lock of migrate.cpp cannot collide with it); the first key ("CHNK" in ASCII) marks
+// chunk writers, the second is the workspace id's hash, so two workspaces share a lock only on a
+// hash collision, which merely serialises them. SQLite needs nothing: Write holds the database's
+// only write lock.
+constexpr Query kLockChunkWriters{"chunks.lock_writers",
+                                  "SELECT pg_advisory_xact_lock(1128812107, hashtext($1::text))"};
 // Hit rows: the chunk's columns (as above, without its embedding), then the document's.
 constexpr Query kHydrate{
     "chunks.hydrate",
@@ -98,21 +118,36 @@ constexpr Query kHydrate{
     "d.title, d.url, d.metadata, d.created_at_ms, 0.0::float8 AS score "
     "FROM chunks c JOIN documents d ON d.id = c.document_id AND d.workspace_id = c.workspace_id "
     "WHERE c.workspace_id = $1 AND c.id IN (SELECT jsonb_array_elements_text($2::jsonb)::bigint)"};
-// BM25 (SQLite, where smaller is better, hence the minus) and cover density (PostgreSQL).
-constexpr Query kKeyword{
-    "chunks.keyword",
-    "SELECT c.id, c.workspace_id, c.document_id, c.version, c.ordinal, c.text, c.heading_path, c.page_start, "
-    "c.page_end, c.char_begin, c.char_end, c.token_count, NULL AS embedding, c.embedding_model, c.created_at_ms, "
-    "d.title, d.url, d.metadata, d.created_at_ms, -bm25(chunks_fts) AS score "
-    "FROM chunks_fts JOIN chunks c ON c.id = chunks_fts.rowid "
-    "JOIN documents d ON d.id = c.document_id AND d.workspace_id = c.workspace_id "
-    "WHERE chunks_fts MATCH $2 AND c.workspace_id = $1 ORDER BY bm25(chunks_fts) LIMIT $3",
-    "SELECT c.id, c.workspace_id, c.document_id, c.version, c.ordinal, c.text, c.heading_path, c.page_start, "
-    "c.page_end, c.char_begin, c.char_end, c.token_count, NULL AS embedding, c.embedding_model, c.created_at_ms, "
-    "d.title, d.url, d.metadata, d.created_at_ms, ts_rank_cd(c.tsv, q)::float8 AS score "
-    "FROM chunks c JOIN documents d ON d.id = c.document_id AND d.workspace_id = c.workspace_id, "
-    "to_tsquery('english', $2) q "
-    "WHERE c.workspace_id = $1 AND c.tsv @@ q ORDER BY score DESC, c.id LIMIT $3"};
+// Keyword search ranks chunk ids first and hydrates only the winners (kHydrate), so the text of
+// a chunk is read only when it is returned. A chunk's score is the same whichever level of the
+// search found it (see Keyword): SQLite -bm25 (smaller bm25 is better, hence the minus),
+// PostgreSQL ts_rank_cd of the any-word query. FTS5's bm25 sums the weights of the phrases in the
+// matching part of the query: for a row with exactly the k words of a level, that is one group of
+// those k words, which is what the any-word query counts too; so SQLite needs no second query.
+// (Rows with more words get more from a level's query, but Keyword has taken them already.)
+//
+// SQLite: FTS5 sorts by rank and cuts inside the virtual table, before any join; `rank MATCH
+// 'bm25()'` pins the rank function whatever the table's configuration says. The FTS5 table has no
+// workspace column, so this ranks every workspace's chunks: the caller over-fetches and keeps its
+// own (kInWorkspace), falling back to kFtsInWorkspace when too few of the best are its own.
+constexpr Query kFtsBest{"chunks.keyword_fts_best",
+                         "SELECT rowid, -rank FROM chunks_fts WHERE chunks_fts MATCH $1 AND rank MATCH 'bm25()' "
+                         "ORDER BY rank LIMIT $2"};
+// SQLite: which of these ids are the workspace's (answered from the chunks_workspace index).
+constexpr Query kInWorkspace{
+    "chunks.in_workspace", "SELECT id FROM chunks WHERE workspace_id = $1 AND id IN (SELECT value FROM json_each($2))"};
+// SQLite: the workspace's best matches when other workspaces crowd the global best; as costly as
+// ranking every match of the query.
+constexpr Query kFtsInWorkspace{
+    "chunks.keyword_fts_in_workspace",
+    "SELECT c.id, -bm25(chunks_fts) FROM chunks_fts JOIN chunks c ON c.id = chunks_fts.rowid "
+    "WHERE chunks_fts MATCH $2 AND c.workspace_id = $1 ORDER BY bm25(chunks_fts) LIMIT $3"};
+// PostgreSQL: the GIN index finds the chunks matching $2; they are ranked by the any-word query $3
+// and cut in SQL.
+constexpr Query kTsBest{"chunks.keyword_ts_best",
+                        "SELECT id, ts_rank_cd(tsv, to_tsquery('english', $3::text))::float8 AS score FROM chunks "
+                        "WHERE workspace_id = $1 AND tsv @@ to_tsquery('english', $2::text) "
+                        "ORDER BY score DESC, id LIMIT $4"};
 
 DocumentRecord DocFromRow(const Row& r) {
   DocumentRecord d;
@@ -179,12 +214,15 @@ std::optional<DocumentRecord> FirstDoc(const Result& result) {
 
 // The user's words, and nothing else, become the full-text query: letters and digits (any
 // script: bytes >= 0x80 belong to multi-byte characters) form words, everything else separates
-// them, so no full-text operator, quote or column filter can be injected. At most 32 words.
+// them, so no full-text operator, quote or column filter can be injected. A repeated word counts
+// once (it would otherwise weigh twice in the ranking). At most 32 distinct words.
 std::vector<std::string> QueryWords(std::string_view query) {
   std::vector<std::string> words;
   std::string word;
   auto flush = [&] {
-    if (!word.empty() && words.size() < 32) words.push_back(word);
+    if (!word.empty() && words.size() < 32 && std::find(words.begin(), words.end(), word) == words.end()) {
+      words.push_back(word);
+    }
     word.clear();
   };
   for (char ch : query) {
@@ -199,12 +237,97 @@ std::vector<std::string> QueryWords(std::string_view query) {
   return words;
 }
 
-// Any word may match (OR); the ranking rewards chunks that match more of them.
-std::string FullTextQuery(Backend backend, const std::vector<std::string>& words) {
+std::string JoinWith(const std::vector<std::string>& parts, std::string_view op) {
   std::string out;
+  for (const auto& part : parts) {
+    if (!out.empty()) out += op;
+    out += part;
+  }
+  return out;
+}
+
+// Queries with more words than this go from "every word" straight to "any word": the levels in
+// between take up to C(n, k) sub-queries (10 at most for 5 words), and for longer queries they
+// measured slower than the any-word query they were meant to avoid.
+constexpr std::size_t kLevelWords = 5;
+
+// The full-text query for chunks containing at least `k` of the words (1 <= k <= n): all of them
+// (k = n), any of them (k = 1), or in between (n <= kLevelWords) any of the k-word groups with
+// all their words. Every word is quoted (FTS5 phrase, tsquery lexeme); none contains a quote.
+std::string AtLeast(Backend backend, const std::vector<std::string>& words, std::size_t k) {
+  const bool sqlite = backend == Backend::kSqlite;
+  const std::string_view all = sqlite ? " AND " : " & ";
+  const std::string_view any = sqlite ? " OR " : " | ";
+  const char quote = sqlite ? '"' : '\'';
+  // Strings here are built by appending: GCC 12 at -O3 reports a false -Werror=restrict on
+  // "literal" + std::string, which breaks the Release build.
+  std::vector<std::string> quoted;
   for (const auto& w : words) {
-    if (!out.empty()) out += backend == Backend::kSqlite ? " OR " : " | ";
-    out += backend == Backend::kSqlite ? "\"" + w + "\"" : "'" + w + "'";
+    std::string q(1, quote);
+    q += w;
+    q += quote;
+    quoted.push_back(std::move(q));
+  }
+  if (k == quoted.size()) return JoinWith(quoted, all);
+  if (k == 1) return JoinWith(quoted, any);
+  std::vector<std::string> groups;
+  for (unsigned mask = 1; mask < (1U << quoted.size()); ++mask) {
+    if (static_cast<std::size_t>(std::popcount(mask)) != k) continue;
+    std::vector<std::string> group;
+    for (std::size_t i = 0; i < quoted.size(); ++i) {
+      if ((mask >> i & 1U) != 0) group.push_back(quoted[i]);
+    }
+    std::string parenthesised = "(";
+    parenthesised += JoinWith(group, all);
+    parenthesised += ')';
+    groups.push_back(std::move(parenthesised));
+  }
+  return JoinWith(groups, any);
+}
+
+struct Ranked {
+  std::int64_t id = 0;
+  double score = 0;
+};
+
+// SQLite FTS5 ranks every workspace's chunks together (it has no workspace column). Fetching
+// this many times `limit` of the global best spares a workspace holding well over a quarter of the
+// matches the slow kFtsInWorkspace; a smaller workspace among bigger ones usually takes it.
+constexpr int kFtsOverFetch = 4;
+
+// The workspace's `limit` best chunks matching `match`, best first, with the scores described at
+// the keyword queries above. `rank_by` is the any-word query (PostgreSQL ranks by it).
+std::vector<Ranked> BestMatches(Tx& tx, std::string_view workspace_id, const std::string& match,
+                                const std::string& rank_by, int limit) {
+  std::vector<Ranked> out;
+  if (tx.backend() == Backend::kPostgres) {
+    for (const Row& r : tx.Exec(kTsBest, {workspace_id, match, rank_by, limit})) {
+      out.push_back({r.GetInt(0), r.GetDouble(1)});
+    }
+    return out;
+  }
+  const int fetch = limit > std::numeric_limits<int>::max() / kFtsOverFetch ? limit : limit * kFtsOverFetch;
+  std::vector<Ranked> global;
+  Json ids = Json::array();
+  for (const Row& r : tx.Exec(kFtsBest, {match, fetch})) {
+    global.push_back({r.GetInt(0), r.GetDouble(1)});
+    ids.push_back(global.back().id);
+  }
+  std::unordered_set<std::int64_t> own;
+  if (!global.empty()) {
+    for (const Row& r : tx.Exec(kInWorkspace, {workspace_id, ids.dump()})) own.insert(r.GetInt(0));
+  }
+  // Enough of the workspace's own among the global best, or every match seen: these are exactly
+  // the workspace's best, because any own chunk not fetched ranks below all fetched ones.
+  if (static_cast<int>(own.size()) >= limit || static_cast<int>(global.size()) < fetch) {
+    for (const Ranked& r : global) {
+      if (static_cast<int>(out.size()) == limit) break;
+      if (own.contains(r.id)) out.push_back(r);
+    }
+    return out;
+  }
+  for (const Row& r : tx.Exec(kFtsInWorkspace, {workspace_id, match, limit})) {
+    out.push_back({r.GetInt(0), r.GetDouble(1)});
   }
   return out;
 }
@@ -297,6 +420,7 @@ namespace chunks {
 
 std::vector<std::int64_t> Replace(Tx& tx, std::string_view workspace_id, std::string_view document_id,
                                   const std::vector<ChunkRecord>& rows) {
+  if (tx.backend() == Backend::kPostgres) tx.Exec(kLockChunkWriters, {workspace_id});
   std::vector<std::int64_t> old;
   for (const Row& r : tx.Exec(kChunkIdsOfDoc, {workspace_id, document_id})) old.push_back(r.GetInt(0));
   tx.Exec(kDeleteChunksOfDoc, {workspace_id, document_id});
@@ -333,9 +457,42 @@ std::vector<ChunkHit> Hydrate(Tx& tx, std::string_view workspace_id, const std::
 std::vector<ChunkHit> Keyword(Tx& tx, std::string_view workspace_id, std::string_view query, int limit) {
   std::vector<ChunkHit> out;
   const auto words = QueryWords(query);
-  if (words.empty()) return out;
-  for (const Row& r : tx.Exec(kKeyword, {workspace_id, FullTextQuery(tx.backend(), words), limit})) {
-    out.push_back(HitFromRow(r));
+  if (words.empty() || limit <= 0) return out;
+  const std::size_t n = words.size();
+  const std::string any = AtLeast(tx.backend(), words, 1);
+  // Levels, most words first: chunks with all n words, then only to fill up to `limit` those with
+  // at least n - 1 (new ones: exactly n - 1), … then with any. Ranking, not matching, is what
+  // costs, and each level has far fewer matches than the any-word query (on 100k chunks often
+  // thousands against tens of thousands), so most searches never rank those.
+  std::vector<std::size_t> levels{n};
+  for (std::size_t k = n - 1; k >= 1; --k) {
+    if (n <= kLevelWords || k == 1) levels.push_back(k);
+  }
+  std::vector<Ranked> best;
+  std::unordered_set<std::int64_t> seen;
+  for (std::size_t k : levels) {
+    if (static_cast<int>(best.size()) >= limit) break;
+    // A level short of `limit` returned all its matches, so the next level's first `limit` hold
+    // at most best.size() seen ones and enough new ones. The new ones have exactly k words, and
+    // for them the level's bm25 equals the any-word query's (see kFtsBest): one score throughout.
+    for (const Ranked& r : BestMatches(tx, workspace_id, AtLeast(tx.backend(), words, k), any, limit)) {
+      if (static_cast<int>(best.size()) == limit) break;
+      if (seen.insert(r.id).second) best.push_back(r);
+    }
+  }
+  if (best.empty()) return out;
+
+  std::vector<std::int64_t> ids;
+  ids.reserve(best.size());
+  for (const Ranked& r : best) ids.push_back(r.id);
+  std::unordered_map<std::int64_t, ChunkHit> hydrated;
+  for (ChunkHit& hit : Hydrate(tx, workspace_id, ids)) hydrated.emplace(hit.chunk.id, std::move(hit));
+  for (const Ranked& r : best) {
+    auto it = hydrated.find(r.id);
+    // Deleted between the statements (a write transaction on PostgreSQL reads at READ COMMITTED).
+    if (it == hydrated.end()) continue;
+    it->second.score = r.score;
+    out.push_back(std::move(it->second));
   }
   return out;
 }

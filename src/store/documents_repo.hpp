@@ -64,7 +64,7 @@ struct ChunkHit {
   std::optional<std::string> url;
   std::string metadata_json;
   std::int64_t document_created_at_ms = 0;
-  double score = 0;  // keyword searches: higher is better
+  double score = 0;  // keyword searches: higher is better (see chunks::Keyword)
 };
 
 namespace documents {
@@ -110,7 +110,9 @@ std::optional<Source> GetSource(Tx& tx, std::string_view workspace_id, std::stri
 namespace chunks {
 
 /// Replaces every chunk of the document with `rows` (one version): deletes all of its chunks
-/// (any version), inserts the new ones. Returns the ids of the deleted chunks.
+/// (any version), inserts the new ones. Returns the ids of the deleted chunks. On PostgreSQL it
+/// first waits for the workspace's other chunk writers to finish, so the workspace's new chunk
+/// ids commit in increasing order (as they always do on SQLite, with its single writer).
 std::vector<std::int64_t> Replace(Tx& tx, std::string_view workspace_id, std::string_view document_id,
                                   const std::vector<ChunkRecord>& rows);
 /// A document's chunks in order (text included, embeddings not).
@@ -121,8 +123,13 @@ std::vector<ChunkRecord> ForDocument(Tx& tx, std::string_view workspace_id, std:
 std::vector<ChunkRecord> EmbeddedAfter(Tx& tx, std::string_view workspace_id, std::int64_t after_id, int limit);
 /// The chunks with these ids that still exist in the workspace, with their documents.
 std::vector<ChunkHit> Hydrate(Tx& tx, std::string_view workspace_id, const std::vector<std::int64_t>& ids);
-/// Keyword search: best first, at most `limit`. `query` is the user's words; it is turned into a
-/// safe full-text query here (no operator injection).
+/// Keyword search, at most `limit`. `query` is the user's words; it is turned into a safe
+/// full-text query here (every word quoted: no operator injection). Chunks with more of the
+/// words come first: those with every word, then, only while fewer than `limit` are found, those
+/// with all but one, and so on down to any word (queries of more than five words go from every
+/// word straight to any word). Within each level best first by the score (ChunkHit::score), which
+/// does not depend on the level: SQLite -bm25, PostgreSQL ts_rank_cd, both of the any-word query.
+/// So scores decrease within a level, but a chunk of a lower level may score above a higher one.
 std::vector<ChunkHit> Keyword(Tx& tx, std::string_view workspace_id, std::string_view query, int limit);
 std::int64_t MaxId(Tx& tx, std::string_view workspace_id);
 

@@ -128,6 +128,15 @@ void Validate(const SearchRequest& request, const RetrieverOptions& options) {
 
 }  // namespace
 
+std::string KeywordQuery(std::string_view query) {
+  std::string out;
+  for (const std::string& term : QueryTerms(query)) {
+    if (!out.empty()) out += ' ';
+    out += term;
+  }
+  return out.empty() ? std::string(query) : out;
+}
+
 double DefaultHybridVectorWeight(const Embedder& embedder) { return embedder.name() == "local" ? 0.25 : 1.0; }
 
 std::optional<SearchMode> ParseSearchMode(std::string_view name) {
@@ -430,13 +439,17 @@ SearchResult Retriever::Search(std::string_view workspace_id, const SearchReques
     }
 
     if (use_keyword) {
+      // Stop words ("how do I …") leave the keyword query when other words remain: they match
+      // nearly every chunk, so they cost the most to rank, and a chunk that happens to contain
+      // "of" and "to" must not outrank one with the words that matter.
+      const std::string keyword_query = KeywordQuery(request.query);
       // A keyword query costs about the same whatever its limit (the database ranks every
       // matching row before it cuts), so a filtered search that needs more goes straight to the
       // maximum rather than growing step by step like the vector search.
       for (std::size_t limit = pool;; limit = max_pool) {
         const auto start = Clock::now();
         std::vector<store::ChunkHit> rows =
-            store::chunks::Keyword(tx, workspace_id, request.query, static_cast<int>(limit));
+            store::chunks::Keyword(tx, workspace_id, keyword_query, static_cast<int>(limit));
         timings.keyword += Since(start);
         const std::size_t fetched = rows.size();
         gathered.keyword_list.clear();

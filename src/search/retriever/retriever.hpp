@@ -156,6 +156,10 @@ struct RetrieverOptions {
   int page_size = 1000;
 };
 
+/// The words of `query` the keyword index is asked for: QueryTerms (no stop words, no one-letter
+/// ASCII words, no repeats), or the query itself when nothing else would remain.
+std::string KeywordQuery(std::string_view query);
+
 /// The hybrid vector weight for an embedder. Averaged word vectors (local) rank far below keywords
 /// on questions that share the document's words (docs/RETRIEVAL_QUALITY.md: recall@10 0.45
 /// against 0.80); at a quarter of the keyword list's weight hybrid matches keyword recall there

@@ -1,5 +1,7 @@
 #include "search/retriever/snippet.hpp"
 
+#include "search/retriever/retriever.hpp"
+
 #include <gtest/gtest.h>
 
 #include <cstdint>
@@ -131,6 +133,19 @@ TEST(Snippet, EmptyText) {
   const Snippet s = MakeSnippet("", "anything");
   EXPECT_EQ(s.text, "");
   EXPECT_TRUE(s.highlights.empty());
+}
+
+}  // namespace
+}  // namespace studio::search
+
+namespace studio::search {
+namespace {
+
+TEST(KeywordQuery, DropsStopWordsWhenOtherWordsRemain) {
+  EXPECT_EQ(KeywordQuery("How do I reset my password?"), "reset password");
+  EXPECT_EQ(KeywordQuery("the price of the price"), "price");
+  // Nothing but stop words: the query as it was, so it still finds what it can.
+  EXPECT_EQ(KeywordQuery("to be or not to be"), "to be or not to be");
 }
 
 }  // namespace

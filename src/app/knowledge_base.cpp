@@ -3,10 +3,12 @@
 #include <filesystem>
 #include <stdexcept>
 
+#include "app/version.hpp"
 #include "obs/log.hpp"
 #include "obs/metrics.hpp"
 #include "search/embed/make_embedder.hpp"
 #include "search/retriever/embedding_codec.hpp"
+#include "webhooks/events.hpp"
 
 namespace studio::app {
 namespace {
@@ -72,7 +74,14 @@ KnowledgeBase::KnowledgeBase(const Config& c, store::Db& db) : db_(db), job_rete
   ro.vector_weight =
       c.hybrid_vector_weight >= 0 ? c.hybrid_vector_weight : search::DefaultHybridVectorWeight(*embedder_);
   retriever_ = std::make_unique<search::Retriever>(db_, *embedder_, *indexes_, ro);
-  ingestion_ = std::make_unique<ingest::Ingestion>(db_, jobs_, *tokenizer_, *embedder_, IngestionOptionsOf(c));
+  ingest::IngestionOptions io = IngestionOptionsOf(c);
+  // A document event becomes a webhook delivery in the transaction that changes the document.
+  io.on_document_event = [this](store::Tx& tx, const store::DocumentRecord& doc, std::string_view event) {
+    webhooks::EnqueueDocumentEvent(tx, jobs_, doc, event);
+  };
+  ingestion_ = std::make_unique<ingest::Ingestion>(db_, jobs_, *tokenizer_, *embedder_, std::move(io));
+  deliverer_ = std::make_unique<webhooks::Deliverer>(
+      db_, webhooks::DeliveryOptions{.user_agent = "studio-webhooks/" + std::string(Version())});
 }
 
 KnowledgeBase::~KnowledgeBase() { Stop(std::chrono::milliseconds(0)); }
@@ -125,6 +134,8 @@ void KnowledgeBase::Start(int threads, std::chrono::milliseconds upkeep_interval
       // Bring the index up to date now, so the first search after ingestion does not pay for it.
       if (job.workspace_id()) retriever_->CatchUp(*job.workspace_id());
     });
+    workers_->AddQueue({.name = std::string(webhooks::kQueue), .concurrency = 2});
+    workers_->Handle(std::string(webhooks::kDeliverJobType), [this](queue::JobContext& job) { deliverer_->Run(job); });
     workers_->Start();
   }
   upkeep_ = std::thread([this, upkeep_interval] {

@@ -1,8 +1,9 @@
 #pragma once
 // The knowledge base as one process runs it: tokenizer, embedder, job queue, per-workspace vector
 // indexes, the retriever, the ingestion pipeline and (optionally) the worker threads that run
-// ingestion jobs. `studio serve`, `studio worker` and `studio ingest` all build it from the same
-// Config, so they agree on the embedder, the chunking and the index directory.
+// ingestion jobs and webhook deliveries. `studio serve`, `studio worker` and `studio ingest` all
+// build it from the same Config, so they agree on the embedder, the chunking and the index
+// directory.
 //
 // Background upkeep (a thread of its own, every `upkeep_interval`): saves the vector indexes that
 // changed, and deletes finished jobs older than the retention period. Shutdown stops the workers
@@ -26,6 +27,7 @@
 #include "search/retriever/retriever.hpp"
 #include "search/tokenizer/tokenizer.hpp"
 #include "store/db.hpp"
+#include "webhooks/delivery.hpp"
 
 namespace studio::obs {
 class Registry;
@@ -72,6 +74,7 @@ class KnowledgeBase {
   std::unique_ptr<search::IndexRegistry> indexes_;
   std::unique_ptr<search::Retriever> retriever_;
   std::unique_ptr<ingest::Ingestion> ingestion_;
+  std::unique_ptr<webhooks::Deliverer> deliverer_;  // runs the queue "webhooks"
   std::unique_ptr<queue::WorkerPool> workers_;
   queue::WorkerPoolOptions worker_options_;
 

@@ -20,6 +20,7 @@
 #include "api/v1/openapi_routes.hpp"
 #include "api/v1/policy.hpp"
 #include "api/v1/system_routes.hpp"
+#include "api/v1/webhook_routes.hpp"
 #include "api/v1/workspace_routes.hpp"
 #include "app/commands.hpp"
 #include "app/database.hpp"
@@ -174,6 +175,7 @@ int RunServe(const Config& c) {
   api::v1::AddDocumentRoutes(router, api_ctx);
   api::v1::AddSearchRoutes(router, api_ctx);
   api::v1::AddJobRoutes(router, api_ctx);
+  api::v1::AddWebhookRoutes(router, api_ctx);
   api::v1::AddOpenApiRoutes(router, api_ctx);
   try {
     api::v1::CheckEveryRouteHasPolicy(router);

@@ -13,7 +13,8 @@
   may not carry a field the schema does not name (the document itself leaves response objects open
   so clients stay forward compatible), so a handler adding a field must document it. The flow
   covers the knowledge base too: documents (JSON, multipart upload, batch ingest) ingested by the
-  server's own workers, chunks, search in every mode, jobs and the admin dead-letter queue.
+  server's own workers, chunks, search in every mode, jobs and the admin dead-letter queue, and
+  the workspace's webhook (test_webhooks.py validates the delivered events against WebhookEvent).
 
 Needs Debian's python3-jsonschema (Draft 2020-12, the dialect of OpenAPI 3.1 schemas), and the
 model files of scripts/fetch-models.sh in $STUDIO_MODELS_DIR for the knowledge-base tests (skipped
@@ -480,6 +481,23 @@ class OpenApiResponses(OpenApiTestCase):
                              owner),
                    "DELETE", "/api/v1/workspaces/{id}/api-keys/{keyId}", 204)
 
+        # The webhook: created with its secret (shown once), read without it, rotated, removed.
+        hook = "/api/v1/workspaces/{id}/webhook"
+        created = self.check(self.call("PUT", hook, ws, owner, {"url": "https://hooks.example.com/studio",
+                                                                "events": ["document.ready"]}),
+                             "PUT", hook, 200)
+        self.assertTrue(created["secret"].startswith("whsec_"), created)
+        shown = self.check(self.call("GET", hook, ws, owner), "GET", hook, 200)
+        self.assertEqual(shown, {k: v for k, v in created.items() if k != "secret"})
+        changed = self.check(self.call("PUT", hook, ws, owner, {"url": "https://hooks.example.com/v2"}), "PUT", hook, 200)
+        self.assertNotIn("secret", changed)
+        rotated = self.check(self.call("PUT", hook, ws, owner, {"url": "https://hooks.example.com/v2",
+                                                                "rotateSecret": True}),
+                             "PUT", hook, 200)
+        self.assertNotEqual(rotated["secret"], created["secret"])
+        self.check(self.call("DELETE", hook, ws, owner), "DELETE", hook, 204)
+        self.check_problem(self.call("GET", hook, ws, owner), "GET", hook, 404, "NOT_FOUND")
+
         # Audit and usage.
         page = self.check(self.call("GET", "/api/v1/workspaces/{id}/audit-logs", ws, owner, query="?limit=2"),
                           "GET", "/api/v1/workspaces/{id}/audit-logs", 200)
@@ -545,6 +563,13 @@ class OpenApiResponses(OpenApiTestCase):
 
         self.check_problem(self.call("GET", "/api/v1/workspaces/{id}", {"id": "ws_doesnotexist"}, token),
                            "GET", "/api/v1/workspaces/{id}", 404, "NOT_FOUND")
+        hook = "/api/v1/workspaces/{id}/webhook"
+        self.check_problem(self.call("PUT", hook, ws, token, {"url": "ftp://example.com/hook"}), "PUT", hook, 400,
+                           "VALIDATION_FAILED")
+        self.check_problem(self.call("PUT", hook, ws, token, {"url": "https://example.com/", "events": ["x"]}),
+                           "PUT", hook, 400, "VALIDATION_FAILED")
+        self.check_problem(self.call("DELETE", hook, ws, token), "DELETE", hook, 404, "NOT_FOUND")
+        self.check_problem(self.call("GET", hook, {"id": "ws_doesnotexist"}, token), "GET", hook, 404, "NOT_FOUND")
         self.check_problem(self.call("PATCH", "/api/v1/workspaces/{id}/members/{userId}",
                                      {"id": wid, "userId": owner["userId"]}, token, {"role": "member"}),
                            "PATCH", "/api/v1/workspaces/{id}/members/{userId}", 409, "LAST_OWNER")

@@ -60,6 +60,9 @@ constexpr std::array kPolicies{
     RoutePolicy{"DELETE", "/api/v1/workspaces/{id}/api-keys/{keyId}",   kOwnerOrAdmin, kNoKeys, 0, ""},
     RoutePolicy{"GET",    "/api/v1/workspaces/{id}/audit-logs",         kOwnerOrAdmin, kKeys,   0, "audit:read"},
     RoutePolicy{"GET",    "/api/v1/workspaces/{id}/usage",              kStaff,        kKeys,   0, "usage:read"},
+    RoutePolicy{"GET",    "/api/v1/workspaces/{id}/webhook",            kOwnerOrAdmin, kKeys,   0, "webhooks:read"},
+    RoutePolicy{"PUT",    "/api/v1/workspaces/{id}/webhook",            kOwnerOrAdmin, kKeys,   20, "webhooks:write"},
+    RoutePolicy{"DELETE", "/api/v1/workspaces/{id}/webhook",            kOwnerOrAdmin, kKeys,   0, "webhooks:write"},
 
     // Knowledge base. Service keys feed documents in (e.g. from a CI pipeline); every workspace
     // identity may read and search them.

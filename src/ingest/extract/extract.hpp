@@ -109,8 +109,15 @@ struct IsolationOptions {
   int cpu_seconds = 30;
   /// Wall-clock limit; catches a child that blocks without using CPU.
   std::chrono::milliseconds wall_timeout{60'000};
+  /// The child proves it can allocate and run (a byte on the result pipe) before it parses. One
+  /// that stays silent this long is taken to have inherited a lock another thread held at fork
+  /// time; it is killed and a fresh child is forked, up to `start_attempts` children in all.
+  std::chrono::milliseconds start_timeout{5'000};
+  int start_attempts = 3;
   /// Tests only: runs in the child before extracting (e.g. to crash it on purpose).
   void (*child_hook)() = nullptr;
+  /// Tests only: runs in the child before its proof of life (e.g. to hang one child).
+  void (*start_hook)() = nullptr;
 };
 
 /// Extract() in a forked child process with resource limits; the result comes back over a pipe.

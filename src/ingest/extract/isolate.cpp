@@ -13,8 +13,12 @@
 //  - the child touches nothing else of the server (no logging, no database, no sockets: it closes
 //    every inherited descriptor but the result pipe), leaves with _exit (no atexit handlers, no
 //    static destructors), and dies with the parent thread (PR_SET_PDEATHSIG);
-//  - if a lock held by some other thread at fork time (e.g. ICU's converter cache) does block the
-//    child, the wall-clock timeout kills it and the job fails with PARSER_TIMEOUT.
+//  - allocators without fork handlers (AddressSanitizer's) can leave the child with a lock some
+//    other thread held at the moment of fork; such a child hangs in its first allocations. So the
+//    child allocates in several size classes and writes one byte before it parses; a child that
+//    stays silent for `start_timeout` is killed and replaced by a fresh fork;
+//  - if a lock held by some other thread at fork time (e.g. ICU's converter cache) blocks the
+//    child later, the wall-clock timeout kills it and the job fails with PARSER_TIMEOUT.
 
 #include <fcntl.h>
 #include <poll.h>
@@ -30,6 +34,7 @@
 #include <chrono>
 #include <climits>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <limits>
@@ -54,6 +59,8 @@ using Clock = std::chrono::steady_clock;
 
 // The descriptor the child writes its result to, after closing everything else.
 constexpr int kResultFd = 3;
+// The child's first byte: it forked cleanly and can allocate.
+constexpr char kAlive = '+';
 
 Format ParseFormat(const std::string& name) {
   for (const Format f : {Format::kPdf, Format::kDocx, Format::kHtml, Format::kMarkdown, Format::kText}) {
@@ -145,6 +152,18 @@ void SetLimit(int resource, rlim_t soft, rlim_t hard) {
   (void)inherited_address_space;
 #endif
 
+  if (options.start_hook != nullptr) options.start_hook();
+  // Every size class of a size-class allocator (steps of a quarter), then a large block.
+  for (std::size_t size = 16; size <= (std::size_t{2} << 20); size += std::max<std::size_t>(size / 4, 16)) {
+    void* block = std::malloc(size);
+    if (block == nullptr) _exit(123);
+    static_cast<volatile char*>(block)[0] = 1;
+    std::free(block);
+  }
+  const char alive = kAlive;
+  while (write(kResultFd, &alive, 1) < 0 && errno == EINTR) {
+  }
+
   std::string message;
   try {
     if (options.child_hook != nullptr) options.child_hook();
@@ -222,6 +241,25 @@ ChildResult Collect(pid_t pid, int fd, Clock::time_point deadline, std::size_t m
   return result;
 }
 
+enum class Start { kRunning, kExited, kSilent };
+
+// Waits for the child's proof of life (one byte) for at most `limit`.
+Start AwaitStart(int fd, std::chrono::milliseconds limit) {
+  const auto until = Clock::now() + limit;
+  for (;;) {
+    const auto remaining = std::chrono::duration_cast<std::chrono::milliseconds>(until - Clock::now()).count();
+    if (remaining <= 0) return Start::kSilent;
+    pollfd pfd{fd, POLLIN, 0};
+    const int ready = poll(&pfd, 1, static_cast<int>(remaining));
+    if (ready < 0 && errno == EINTR) continue;
+    if (ready == 0) continue;
+    char byte = 0;
+    const ssize_t n = ready < 0 ? -1 : read(fd, &byte, 1);
+    if (n < 0 && errno == EINTR) continue;
+    return n == 1 && byte == kAlive ? Start::kRunning : Start::kExited;  // EOF: Collect reports the crash
+  }
+}
+
 class Fd {
  public:
   explicit Fd(int fd) : fd_(fd) {}
@@ -244,21 +282,33 @@ ExtractedDocument ExtractIsolated(const std::string& path, Format format, const 
                                   const IsolationOptions& options) {
   detail::InitLibraries();
   const std::uint64_t inherited_address_space = CurrentAddressSpace();
-  int fds[2];
-  if (pipe2(fds, O_CLOEXEC) != 0) throw ExtractError("INTERNAL", std::string("pipe: ") + std::strerror(errno), false);
-  Fd read_end(fds[0]);
-  Fd write_end(fds[1]);
-
-  const auto deadline = Clock::now() + options.wall_timeout;
-  const pid_t pid = fork();
-  if (pid < 0) throw ExtractError("INTERNAL", std::string("fork: ") + std::strerror(errno), false);
-  if (pid == 0) RunChild(write_end.get(), path, format, limits, options, inherited_address_space);
-  write_end.Close();  // so that EOF arrives when the child exits
-
   // JSON escaping at most doubles the text; sections and metadata add a bounded amount.
   const std::size_t max_output = static_cast<std::size_t>(
       std::min<std::uint64_t>(limits.max_text_bytes * 8 + (64ull << 20), std::numeric_limits<std::size_t>::max() / 2));
-  const ChildResult result = Collect(pid, read_end.get(), deadline, max_output);
+  const auto deadline = Clock::now() + options.wall_timeout;
+
+  ChildResult result;
+  for (int child = 1;; ++child) {
+    int fds[2];
+    if (pipe2(fds, O_CLOEXEC) != 0) {
+      throw ExtractError("INTERNAL", std::string("pipe: ") + std::strerror(errno), false);
+    }
+    Fd read_end(fds[0]);
+    Fd write_end(fds[1]);
+    const pid_t pid = fork();
+    if (pid < 0) throw ExtractError("INTERNAL", std::string("fork: ") + std::strerror(errno), false);
+    if (pid == 0) RunChild(write_end.get(), path, format, limits, options, inherited_address_space);
+    write_end.Close();  // so that EOF arrives when the child exits
+
+    if (AwaitStart(read_end.get(), options.start_timeout) == Start::kSilent) {
+      kill(pid, SIGKILL);
+      Reap(pid, result);
+      if (child < options.start_attempts && Clock::now() < deadline) continue;
+      TimedOut("the parser process did not start");
+    }
+    result = Collect(pid, read_end.get(), deadline, max_output);
+    break;
+  }
 
   if (result.timed_out) TimedOut("no result within " + std::to_string(options.wall_timeout.count()) + " ms");
   if (WIFSIGNALED(result.status)) {

@@ -1,9 +1,11 @@
 #include <gtest/gtest.h>
 
+#include <fcntl.h>
 #include <signal.h>
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdio>
 #include <cstdlib>
 #include <string>
 #include <vector>
@@ -30,6 +32,16 @@ void SpinHook() {
 }
 
 void SleepHook() {
+  for (;;) pause();
+}
+
+// Hangs the first child that runs it (the way a child stuck on an inherited allocator lock hangs),
+// lets later ones through. The marker file is created before any child forks' decision, by name.
+char g_hang_marker[256] = "";
+void HangOnceHook() {
+  const int fd = open(g_hang_marker, O_WRONLY | O_CREAT | O_EXCL, 0600);
+  if (fd < 0) return;  // an earlier child already hung
+  close(fd);
   for (;;) pause();
 }
 
@@ -118,6 +130,25 @@ TEST_F(IsolateTest, WallClockLimitIsATimeout) {
   options.wall_timeout = std::chrono::milliseconds(200);
   const std::string path = dir_.Write("doc.txt", "hello");
   EXPECT_EQ(ErrorCode([&] { ExtractIsolated(path, Format::kText, ExtractLimits{}, options); }), "PARSER_TIMEOUT");
+}
+
+TEST_F(IsolateTest, AChildThatNeverStartsIsReplacedByAFreshOne) {
+  const std::string marker = dir_.Path("hung-once");
+  std::snprintf(g_hang_marker, sizeof g_hang_marker, "%s", marker.c_str());
+  IsolationOptions options;
+  options.start_hook = &HangOnceHook;
+  options.start_timeout = std::chrono::milliseconds(300);
+  const std::string path = dir_.Write("doc.txt", "hello");
+  EXPECT_EQ(ExtractIsolated(path, Format::kText, ExtractLimits{}, options).text, "hello");
+  EXPECT_EQ(access(marker.c_str(), F_OK), 0);  // the first child did hang
+
+  // Children that never start at all: a timeout after start_attempts of them, not a wait forever.
+  unlink(marker.c_str());
+  options.start_hook = &SleepHook;
+  options.start_attempts = 2;
+  const auto started = std::chrono::steady_clock::now();
+  EXPECT_EQ(ErrorCode([&] { ExtractIsolated(path, Format::kText, ExtractLimits{}, options); }), "PARSER_TIMEOUT");
+  EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(10));
 }
 
 TEST_F(IsolateTest, OutOfMemoryIsACrash) {

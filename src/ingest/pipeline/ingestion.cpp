@@ -283,8 +283,17 @@ void Ingestion::Run(queue::JobContext& job) {
     return;
   }
   const bool last_attempt = job.attempt() >= job.max_attempts();
+  // Tells the listener (if any) about a status change, in the transaction that made it.
+  auto announce = [&](store::Tx& tx, std::string_view event) {
+    if (!options_.on_document_event) return;
+    if (auto changed = store::documents::Find(tx, ws, doc_id)) options_.on_document_event(tx, *changed, event);
+  };
   auto fail = [&](const std::string& code, const std::string& message) {
-    db_.Write([&](store::Tx& tx) { store::documents::MarkFailed(tx, ws, doc_id, version, code, message, NowMs()); });
+    db_.Write([&](store::Tx& tx) {
+      if (store::documents::MarkFailed(tx, ws, doc_id, version, code, message, NowMs())) {
+        announce(tx, kDocumentFailed);
+      }
+    });
   };
 
   try {
@@ -358,6 +367,7 @@ void Ingestion::Run(queue::JobContext& job) {
         return;
       }
       store::chunks::Replace(tx, ws, doc_id, rows);
+      announce(tx, kDocumentReady);
     });
     job.SetResult(
         Json{{"documentId", doc_id}, {"version", version}, {"chunks", rows.size()}, {"tokens", tokens}}.dump());

@@ -40,6 +40,9 @@ namespace studio::ingest {
 
 inline constexpr std::string_view kIngestQueue = "ingest";
 inline constexpr std::string_view kIngestJobType = "document.ingest";
+/// The events of IngestionOptions::on_document_event.
+inline constexpr std::string_view kDocumentReady = "document.ready";
+inline constexpr std::string_view kDocumentFailed = "document.failed";
 
 struct IngestionOptions {
   extract::ExtractLimits limits;
@@ -53,6 +56,10 @@ struct IngestionOptions {
   bool isolate_extraction = true;
   /// Unix milliseconds; empty means the system clock.
   std::function<std::int64_t()> now_ms;
+  /// Called with kDocumentReady, or kDocumentFailed (a permanent failure or the last attempt),
+  /// inside the transaction that makes that change, with the document as it now is: whatever it
+  /// writes commits with the change or not at all (the app enqueues webhook deliveries here).
+  std::function<void(store::Tx&, const store::DocumentRecord&, std::string_view event)> on_document_event;
 };
 
 struct SourceInput {

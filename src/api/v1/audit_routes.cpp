@@ -8,6 +8,7 @@
 #include <utility>
 
 #include "api/v1/iso_time.hpp"
+#include "api/v1/or_null.hpp"
 #include "api/v1/paging.hpp"
 #include "auth/secrets.hpp"
 #include "core/error.hpp"
@@ -33,19 +34,17 @@ std::string ActionOf(const Request& req) {
   return std::string(*text);
 }
 
-Json OptionalText(const std::optional<std::string>& s) { return s ? Json(*s) : Json(nullptr); }
-
 Json EventJson(const store::AuditEvent& e) {
   Json details = Json::parse(e.details_json, nullptr, false);
   if (details.is_discarded()) details = e.details_json;  // written by us, but never fail a read on it
   return Json{{"id", e.id},
               {"at", IsoUtcMs(e.created_at_ms)},
-              {"actorId", OptionalText(e.actor_id)},
+              {"actorId", OrNull(e.actor_id)},
               {"action", e.action},
               {"outcome", e.outcome},
-              {"ip", OptionalText(e.ip)},
-              {"userAgent", OptionalText(e.user_agent)},
-              {"requestId", OptionalText(e.request_id)},
+              {"ip", OrNull(e.ip)},
+              {"userAgent", OrNull(e.user_agent)},
+              {"requestId", OrNull(e.request_id)},
               {"details", std::move(details)}};
 }
 

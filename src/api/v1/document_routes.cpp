@@ -8,6 +8,7 @@
 #include "api/v1/body.hpp"
 #include "api/v1/iso_time.hpp"
 #include "api/v1/job_json.hpp"
+#include "api/v1/or_null.hpp"
 #include "api/v1/paging.hpp"
 #include "core/error.hpp"
 #include "core/ids.hpp"
@@ -26,12 +27,10 @@ namespace {
 using http::Request;
 using http::Response;
 
-constexpr std::size_t kMaxBatch = 100;             // documents per seed ingest call
+constexpr std::size_t kMaxBatch = 100;  // documents per seed ingest call
 constexpr std::size_t kMaxMetadataBytes = 16 * 1024;
-constexpr std::size_t kMaxKeyBytes = 200;          // Idempotency-Key
-constexpr std::size_t kSniffBytes = 64 * 1024;     // enough for libmagic and the DOCX probe
-
-Json OptionalText(const std::optional<std::string>& s) { return s ? Json(*s) : Json(nullptr); }
+constexpr std::size_t kMaxKeyBytes = 200;       // Idempotency-Key
+constexpr std::size_t kSniffBytes = 64 * 1024;  // enough for libmagic and the DOCX probe
 
 Json ParsedOrEmpty(const std::string& text) {
   Json j = Json::parse(text, nullptr, false);
@@ -42,10 +41,10 @@ Json DocumentJson(const store::DocumentRecord& d) {
   Json error = d.error_code ? Json{{"code", *d.error_code}, {"message", d.error.value_or("")}} : Json(nullptr);
   return Json{{"id", d.id},
               {"title", d.title},
-              {"url", OptionalText(d.url)},
-              {"externalId", OptionalText(d.external_id)},
-              {"filename", OptionalText(d.filename)},
-              {"format", OptionalText(d.format)},
+              {"url", OrNull(d.url)},
+              {"externalId", OrNull(d.external_id)},
+              {"filename", OrNull(d.filename)},
+              {"format", OrNull(d.format)},
               {"sizeBytes", d.size_bytes},
               {"contentHash", d.content_hash},
               {"version", d.version},
@@ -56,7 +55,7 @@ Json DocumentJson(const store::DocumentRecord& d) {
               {"chunking", ParsedOrEmpty(d.chunking_json)},
               {"chunkCount", d.chunk_count},
               {"tokenCount", d.token_count},
-              {"jobId", OptionalText(d.job_id)},
+              {"jobId", OrNull(d.job_id)},
               {"createdAt", IsoUtcMs(d.created_at_ms)},
               {"updatedAt", IsoUtcMs(d.updated_at_ms)},
               {"indexedAt", d.indexed_at_ms ? Json(IsoUtcMs(*d.indexed_at_ms)) : Json(nullptr)}};
@@ -103,8 +102,8 @@ std::optional<std::string> UrlOf(const std::optional<std::string>& url) {
 
 // {text|content, title?, url?, externalId?, metadata?, chunking?, contentType?}: one text document.
 ingest::SourceInput FromJson(const Json& body, const ingest::IngestionOptions& defaults, std::size_t max_bytes) {
-  RejectUnknownFields(body, {"text", "content", "title", "url", "externalId", "metadata", "chunking", "contentType",
-                             "workspaceId"});
+  RejectUnknownFields(
+      body, {"text", "content", "title", "url", "externalId", "metadata", "chunking", "contentType", "workspaceId"});
   ingest::SourceInput in;
   const bool has_text = body.contains("text") && !body["text"].is_null();
   const bool has_content = body.contains("content") && !body["content"].is_null();
@@ -178,7 +177,7 @@ ingest::SourceInput FromMultipart(const Request& req, const ingest::IngestionOpt
   // The format is checked now (415 for an image or an archive) rather than failing the job later;
   // extraction itself happens in the worker, in an isolated process.
   extract::DetectFormatFromBytes(http::multipart::ReadPartHead(req.body_file, *file, kSniffBytes),
-                                         in.filename.value_or(""), in.content_type.value_or(""));
+                                 in.filename.value_or(""), in.content_type.value_or(""));
   in.bytes.reserve(file->length);
   http::multipart::ReadPart(req.body_file, *file, [&in](std::string_view piece) { in.bytes.append(piece); });
   return in;
@@ -359,7 +358,7 @@ void AddDocumentRoutes(http::Router& router, ApiContext& ctx) {
                            {"charBegin", c.char_begin},
                            {"charEnd", c.char_end},
                            {"tokenCount", c.token_count},
-                           {"embeddingModel", OptionalText(c.embedding_model)}});
+                           {"embeddingModel", OrNull(c.embedding_model)}});
     }
     return Response::MakeJson(200, Json{{"items", std::move(items)},
                                         {"total", doc->chunk_count},

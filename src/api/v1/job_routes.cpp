@@ -6,6 +6,7 @@
 #include "api/v1/body.hpp"
 #include "api/v1/iso_time.hpp"
 #include "api/v1/job_json.hpp"
+#include "api/v1/or_null.hpp"
 #include "api/v1/paging.hpp"
 #include "core/error.hpp"
 #include "core/json.hpp"
@@ -18,13 +19,12 @@ namespace {
 using http::Request;
 using http::Response;
 
-Json OptionalText(const std::optional<std::string>& s) { return s ? Json(*s) : Json(nullptr); }
 Json OptionalTime(const std::optional<std::int64_t>& ms) { return ms ? Json(IsoUtcMs(*ms)) : Json(nullptr); }
 
 Json GroupsJson(const std::vector<queue::DeadGroup>& groups) {
   Json out = Json::array();
   for (const auto& g : groups) {
-    out.push_back(Json{{"key", OptionalText(g.key)}, {"count", g.count}, {"oldestAt", IsoUtcMs(g.oldest_finished_at_ms)}});
+    out.push_back(Json{{"key", OrNull(g.key)}, {"count", g.count}, {"oldestAt", IsoUtcMs(g.oldest_finished_at_ms)}});
   }
   return out;
 }
@@ -44,7 +44,7 @@ Response DeadPageResponse(ApiContext& ctx, const Request& req, const queue::Scop
   auto page = ctx.db->ReadValue([&](store::Tx& tx) { return ctx.jobs->ListDead(tx, scope, q); });
   Json items = Json::array();
   for (const auto& j : page.jobs) items.push_back(JobJson(j));
-  return Response::MakeJson(200, Json{{"items", std::move(items)}, {"nextCursor", OptionalText(page.next_cursor)}});
+  return Response::MakeJson(200, Json{{"items", std::move(items)}, {"nextCursor", OrNull(page.next_cursor)}});
 }
 
 // Retries one dead job of the scope: 404 when it does not exist there, 409 when it is not dead.
@@ -73,17 +73,17 @@ Json JobJson(const queue::Job& j) {
   Json payload = Json::parse(j.payload, nullptr, false);
   if (payload.is_discarded()) payload = nullptr;
   return Json{{"id", j.id},
-              {"workspaceId", OptionalText(j.workspace_id)},
+              {"workspaceId", OrNull(j.workspace_id)},
               {"queue", j.queue},
               {"type", j.type},
               {"status", queue::StatusName(j.status)},
               {"priority", queue::PriorityName(j.priority)},
               {"progress", j.progress},
-              {"stage", OptionalText(j.stage)},
+              {"stage", OrNull(j.stage)},
               {"attempts", j.attempts},
               {"maxAttempts", j.max_attempts},
               {"runAt", IsoUtcMs(j.run_at_ms)},
-              {"lastError", OptionalText(j.last_error)},
+              {"lastError", OrNull(j.last_error)},
               {"errors", std::move(errors)},
               {"payload", std::move(payload)},
               {"result", std::move(result)},
@@ -113,9 +113,8 @@ void AddJobRoutes(http::Router& router, ApiContext& ctx) {
   });
 
   // The platform dead-letter queue: every workspace.
-  AddGuarded(router, ctx, "GET", "/api/v1/admin/dlq", [&ctx](Request& req, const Caller&) {
-    return DeadPageResponse(ctx, req, queue::Scope::Platform());
-  });
+  AddGuarded(router, ctx, "GET", "/api/v1/admin/dlq",
+             [&ctx](Request& req, const Caller&) { return DeadPageResponse(ctx, req, queue::Scope::Platform()); });
 
   AddGuarded(router, ctx, "GET", "/api/v1/admin/dlq/stats", [&ctx](Request&, const Caller&) {
     auto stats = ctx.db->ReadValue([&](store::Tx& tx) { return ctx.jobs->CountDead(tx, queue::Scope::Platform()); });

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "api/v1/body.hpp"
+#include "api/v1/or_null.hpp"
 #include "core/error.hpp"
 #include "core/json.hpp"
 #include "search/retriever/retriever.hpp"
@@ -91,9 +92,6 @@ std::optional<double> NumberOf(const Json& body, const char* field) {
 
 double Ms(std::chrono::microseconds us) { return static_cast<double>(us.count()) / 1000.0; }
 
-Json OptionalNumber(const std::optional<double>& v) { return v ? Json(*v) : Json(nullptr); }
-Json OptionalRank(const std::optional<std::size_t>& v) { return v ? Json(*v) : Json(nullptr); }
-
 Json HitJson(const search::SearchHit& h) {
   Json highlights = Json::array();
   for (const auto& hl : h.snippet.highlights) highlights.push_back(Json{{"offset", hl.offset}, {"length", hl.length}});
@@ -108,10 +106,10 @@ Json HitJson(const search::SearchHit& h) {
               {"snippet", h.snippet.text},
               {"highlights", std::move(highlights)},
               {"score", h.score},
-              {"cosine", OptionalNumber(h.cosine)},
-              {"keywordScore", OptionalNumber(h.keyword_score)},
-              {"vectorRank", OptionalRank(h.vector_rank)},
-              {"keywordRank", OptionalRank(h.keyword_rank)}};
+              {"cosine", OrNull(h.cosine)},
+              {"keywordScore", OrNull(h.keyword_score)},
+              {"vectorRank", OrNull(h.vector_rank)},
+              {"keywordRank", OrNull(h.keyword_rank)}};
 }
 
 }  // namespace
@@ -121,7 +119,7 @@ void AddSearchRoutes(http::Router& router, ApiContext& ctx) {
     Json body = ObjectBody(req);
     RejectUnknownFields(body, {"query", "topK", "mode", "filter", "threshold", "mmrLambda", "workspaceId"});
     if (auto it = body.find("workspaceId"); it != body.end() && !it->is_null() &&
-                                             (!it->is_string() || it->get<std::string>() != caller.Get().workspace_id)) {
+                                            (!it->is_string() || it->get<std::string>() != caller.Get().workspace_id)) {
       throw Forbidden("'workspaceId' names another workspace than the credentials.", "WORKSPACE_MISMATCH");
     }
     search::SearchRequest sr;

@@ -560,6 +560,7 @@ SearchResult Retriever::Search(std::string_view workspace_id, const SearchReques
     hit.page_end = row.chunk.page_end;
     hit.ordinal = row.chunk.ordinal;
     hit.snippet = MakeSnippet(row.chunk.text, request.query, options_.snippet_bytes);
+    if (request.with_text) hit.text = row.chunk.text;
   }
   result.hits = std::move(kept);
   timings.rank = Since(rank_start);

@@ -80,6 +80,8 @@ struct SearchRequest {
   /// Maximal marginal relevance trade-off in [0, 1] (1 = pure relevance);
   /// RetrieverOptions::mmr_lambda when unset; no MMR when both are unset.
   std::optional<double> mmr_lambda;
+  /// Fill SearchHit::text (the agent sends whole chunks to the model; the search API only snippets).
+  bool with_text = false;
 };
 
 struct SearchHit {
@@ -92,6 +94,8 @@ struct SearchHit {
   int page_end = 0;
   int ordinal = 0;
   Snippet snippet;
+  /// The whole chunk, when SearchRequest::with_text.
+  std::string text;
 
   /// The mode's score, higher is better:
   ///  - vector: cosine similarity of query and chunk, in [-1, 1];

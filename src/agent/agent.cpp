@@ -335,7 +335,7 @@ store::AgentUsage AgentService::Usage(std::string_view workspace_id, std::string
 void AgentService::RegisterMetrics(obs::Registry& registry) {
   calls_ = &registry.AddCounter("llm_api_calls_total", "Chat model calls by model, workspace and outcome.",
                                 {"model", "workspace", "status"});
-  tokens_ = &registry.AddCounter("llm_tokens_used", "Tokens sent to (prompt) and produced by (completion) chat models.",
+  tokens_ = &registry.AddCounter("llm_tokens_used_total", "Tokens sent to (prompt) and produced by (completion) chat models.",
                                  {"model", "type", "workspace"});
   registry.AddCollector([this](obs::MetricWriter& w) {
     std::vector<std::pair<std::string, std::int64_t>> active;

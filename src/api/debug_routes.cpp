@@ -33,9 +33,22 @@ void AddDebugRoutes(http::Router& router) {
     std::this_thread::sleep_for(std::chrono::milliseconds(ms));
     return http::Response::MakeJson(200, Json{{"sleptMs", ms}});
   });
+  // Besides n and gap, for the tests of how a stream's handler may answer:
+  //   wait=MS         prepare for MS before the first event (nothing is written meanwhile)
+  //   respond=1       answer with plain JSON through SseStream::Respond instead of a stream
+  //   fail_before=1   throw a 422 before the first event (→ a problem response, not a stream)
   router.AddSse("GET", "/debug/events", [](const http::Request& req, http::SseStream& stream) {
     int n = QueryInt(req, "n", 3, 1'000'000);
     int gap = QueryInt(req, "gap", 0, 60'000);
+    int wait = QueryInt(req, "wait", 0, 60'000);
+    if (wait > 0 && !stream.WaitFor(std::chrono::milliseconds(wait))) return;
+    if (req.Query("fail_before") == "1") {
+      throw Error(422, "UNPROCESSABLE", "Unprocessable Content", "The stream was asked to fail before it started.");
+    }
+    if (req.Query("respond") == "1") {
+      stream.Respond(http::Response::MakeJson(200, Json{{"responded", true}, {"n", n}}));
+      return;
+    }
     for (int i = 0; i < n; ++i) {
       if (i > 0 && gap > 0 && !stream.WaitFor(std::chrono::milliseconds(gap))) return;
       if (!stream.Send("tick", Json{{"i", i}}.dump(), std::to_string(i))) return;

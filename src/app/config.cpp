@@ -140,6 +140,13 @@ const std::vector<SettingSpec>& Settings() {
        "default minimum cosine similarity of search hits, -1..1 (default: none)"},
       {"hybrid_vector_weight", "--hybrid-vector-weight", "STUDIO_HYBRID_VECTOR_WEIGHT",
        "weight of vector ranks against keyword ranks (1) in hybrid search, 0..1 (default 0.25 local, 1 openai)"},
+      {"chat_provider", "--chat-provider", "STUDIO_CHAT_PROVIDER",
+       "the agent's model: openai, extractive or auto (default auto: openai when OPENAI_API_KEY or OPENAI_BASE_URL "
+       "is set, else extractive)"},
+      {"chat_model", "--chat-model", "STUDIO_CHAT_MODEL", "chat model of the openai provider (default gpt-4o-mini)"},
+      {"llm_timeout", "--llm-timeout", "STUDIO_LLM_TIMEOUT", "longest one chat model call may take (default 120s)"},
+      {"agent_quota", "--agent-quota", "STUDIO_AGENT_QUOTA",
+       "agent messages per month by plan, e.g. free=1000,pro=100000 (default: unlimited)"},
   };
   return kSettings;
 }
@@ -405,6 +412,28 @@ Config BuildConfig(const RawSettings& raw) {
         Bad(key, value, "must be a number from 0 to 1");
       }
       c.hybrid_vector_weight = w;
+    } else if (key == "chat_provider") {
+      if (value != "auto" && value != "openai" && value != "extractive") {
+        Bad(key, value, "must be auto, openai or extractive");
+      }
+      c.chat_provider = value;
+    } else if (key == "chat_model") {
+      if (Trim(value).empty()) Bad(key, value, "must not be empty");
+      c.chat_model = value;
+    } else if (key == "llm_timeout") {
+      c.llm_timeout = Duration(key, value, std::chrono::seconds(1), std::chrono::hours(1));
+    } else if (key == "agent_quota") {
+      c.agent_quota.clear();
+      std::size_t start = 0;
+      while (start < value.size()) {
+        std::size_t end = value.find(',', start);
+        if (end == std::string::npos) end = value.size();
+        const std::string item = Trim(value.substr(start, end - start));
+        const std::size_t eq = item.find('=');
+        if (eq == std::string::npos || eq == 0) Bad(key, value, "must look like free=1000,pro=100000");
+        c.agent_quota[Trim(item.substr(0, eq))] = ParseInteger(key, Trim(item.substr(eq + 1)), 0, 1'000'000'000'000);
+        start = end + 1;
+      }
     } else {
       throw ConfigError("unknown setting '" + key + "'");
     }

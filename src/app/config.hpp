@@ -59,6 +59,12 @@ struct Config {
   double search_threshold = -2;  // below -1 = none: every hit counts, however weak
   double hybrid_vector_weight = -1;  // < 0 = by embedder: 0.25 local (measured), 1 openai
 
+  // The agent.
+  std::string chat_provider = "auto";  // auto | openai | extractive
+  std::string chat_model = "gpt-4o-mini";
+  std::chrono::milliseconds llm_timeout{120'000};
+  std::map<std::string, std::int64_t, std::less<>> agent_quota;  // monthly messages by plan; absent = unlimited
+
   /// DATABASE_URL with the embedded default filled in.
   std::string EffectiveDatabaseUrl() const;
 };

@@ -11,17 +11,22 @@
 #include "api/access.hpp"
 #include "api/debug_routes.hpp"
 #include "api/system_context.hpp"
+#include "api/v1/agent_routes.hpp"
 #include "api/v1/api_key_routes.hpp"
 #include "api/v1/audit_routes.hpp"
 #include "api/v1/auth_routes.hpp"
 #include "api/v1/document_routes.hpp"
+#include "api/v1/conversation_routes.hpp"
 #include "api/v1/job_routes.hpp"
+#include "api/v1/openai_routes.hpp"
 #include "api/v1/search_routes.hpp"
 #include "api/v1/openapi_routes.hpp"
 #include "api/v1/policy.hpp"
 #include "api/v1/system_routes.hpp"
 #include "api/v1/webhook_routes.hpp"
+#include "api/v1/widget_routes.hpp"
 #include "api/v1/workspace_routes.hpp"
+#include "app/agent_setup.hpp"
 #include "app/commands.hpp"
 #include "app/database.hpp"
 #include "app/knowledge_base.hpp"
@@ -120,10 +125,18 @@ int RunServe(const Config& c) {
     obs::LogError("cannot start the knowledge base", {{"error", e.what()}});
     return 1;
   }
+  Agent agent;
+  try {
+    agent = MakeAgent(c, *db, *kb);
+  } catch (const std::exception& e) {
+    obs::LogError("cannot start the agent", {{"error", e.what()}});
+    return 1;
+  }
 
   obs::Registry registry;
   ctx.metrics = &registry;
   kb->RegisterMetrics(registry);
+  agent.service->RegisterMetrics(registry);
   obs::RegisterProcessMetrics(registry);
   api::RegisterDbMetrics(registry, *db);
   api::HttpMetrics http_metrics(registry);
@@ -165,6 +178,7 @@ int RunServe(const Config& c) {
   api_ctx.jobs = &kb->jobs();
   api_ctx.jobs_enqueued = [&kb] { kb->Notify(); };
   api_ctx.max_upload_bytes = c.max_upload_bytes;
+  api_ctx.agent = agent.service.get();
 
   http::Router router;
   api::v1::AddSystemRoutes(router, ctx);
@@ -176,6 +190,10 @@ int RunServe(const Config& c) {
   api::v1::AddSearchRoutes(router, api_ctx);
   api::v1::AddJobRoutes(router, api_ctx);
   api::v1::AddWebhookRoutes(router, api_ctx);
+  api::v1::AddAgentRoutes(router, api_ctx);
+  api::v1::AddConversationRoutes(router, api_ctx);
+  api::v1::AddWidgetRoutes(router, api_ctx);
+  api::v1::AddOpenAiRoutes(router, api_ctx);
   api::v1::AddOpenApiRoutes(router, api_ctx);
   try {
     api::v1::CheckEveryRouteHasPolicy(router);

@@ -73,8 +73,7 @@ void Router::AddSse(std::string method, std::string pattern, SseHandler handler,
   route->pattern = std::move(pattern);
   route->sse = std::move(handler);
   if (options.upload_to_file) throw std::logic_error("an event stream cannot take uploads: " + route->pattern);
-  options.execution = Execution::kBlocking;
-  route->options = options;
+  route->options = options;  // body_limit and json_body are enforced by the server as for any route
   Insert(std::move(route));
 }
 

@@ -18,7 +18,8 @@ namespace studio::http {
 class SseStream;
 
 using Handler = std::function<Response(Request&)>;
-/// Runs on the blocking pool; sends events through the stream until done or cancelled.
+/// Runs on a thread of its own (see sse.hpp); sends events through the stream until done or
+/// cancelled, or answers once with SseStream::Respond.
 using SseHandler = std::function<void(Request&, SseStream&)>;
 
 enum class Execution {
@@ -63,6 +64,9 @@ class Router {
 
   /// Registers a route; throws std::logic_error on a malformed pattern or a duplicate method+pattern.
   void Add(std::string method, std::string pattern, Handler handler, RouteOptions options = {});
+  /// An event stream. The body options (body_limit, json_body) apply as on any route, so a POST
+  /// stream reads its JSON body before the handler starts; `execution` is ignored (the handler always
+  /// gets a thread of its own) and upload_to_file is refused (std::logic_error).
   void AddSse(std::string method, std::string pattern, SseHandler handler, RouteOptions options = {});
 
   /// Matches a raw (still percent-encoded) path. HEAD falls back to GET.

@@ -1,13 +1,18 @@
 #include "http/server.hpp"
 
+#include <pthread.h>
+
 #include <algorithm>
 #include <cerrno>
+#include <condition_variable>
+#include <cstring>
 #include <filesystem>
 #include <limits>
 #include <mutex>
 #include <optional>
 #include <system_error>
 #include <thread>
+#include <unordered_map>
 #include <unordered_set>
 
 #include "core/error.hpp"
@@ -33,6 +38,25 @@ constexpr std::string_view kHeartbeat = ": heartbeat\n\n";
 constexpr std::chrono::seconds kLingerTime{2};
 // Upload temp files older than this at startup were left behind by a crash.
 constexpr std::chrono::hours kStaleUploadAge{6};
+// While an event stream's handler runs, the disconnect watcher reads whatever the client sends into
+// the session's buffer, so a request pipelined behind one answered with SseStream::Respond is kept.
+// Past this much the rest is discarded and the connection closes after the answer.
+constexpr std::size_t kWatchBufferLimit = std::size_t{64} * 1024;
+
+// An SSE handler's stack. Small, so a thousand open streams cost little memory; AddressSanitizer
+// puts redzones around every local and needs several times more.
+#if defined(__SANITIZE_ADDRESS__)
+constexpr bool kAddressSanitizer = true;
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+constexpr bool kAddressSanitizer = true;
+#else
+constexpr bool kAddressSanitizer = false;
+#endif
+#else
+constexpr bool kAddressSanitizer = false;
+#endif
+constexpr std::size_t kStreamStackBytes = std::size_t{kAddressSanitizer ? 4 : 1} * 1024 * 1024;
 
 /// The deadline of an upload that has received `received` bytes so far (see upload_min_rate).
 Clock::duration UploadAllowance(const ServerOptions& opt, std::uint64_t received) {
@@ -87,6 +111,98 @@ awaitable<Response> RunOnPool(BlockingPool& pool, std::function<Response()> fn) 
   co_return std::move(pending->result);
 }
 
+// The threads that run SSE handlers, one per open stream. A stream's handler mostly waits (seconds
+// on a remote model, a timer, a queue), so it gets a thread of its own rather than one of the few
+// blocking-pool threads that serve database work. Threads are detached; instead of joining, the
+// server waits until `running` drops to zero, which each thread announces only after it has released
+// everything it held (request, stream state, handler), so none outlives what it touches.
+class StreamThreads : public std::enable_shared_from_this<StreamThreads> {
+ public:
+  enum class Start { kStarted, kFull, kFailed };
+
+  explicit StreamThreads(std::size_t max) : max_(max) {}
+
+  /// Runs `body` on a new thread; `state` is cancelled by CancelAll while it runs. `body` must not throw.
+  Start Launch(const std::shared_ptr<SseState>& state, std::function<void()> body) {
+    {
+      std::lock_guard lock(mu_);
+      if (running_ >= max_) return Start::kFull;
+      ++running_;
+      live_.emplace(state.get(), state);
+    }
+    auto job = std::make_unique<Job>(Job{shared_from_this(), state.get(), std::move(body)});
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    pthread_attr_setstacksize(&attr, kStreamStackBytes);
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    pthread_t thread;
+    int rc = pthread_create(&thread, &attr, &StreamThreads::Main, job.get());
+    pthread_attr_destroy(&attr);
+    if (rc != 0) {
+      job.reset();
+      Exited(state.get());
+      return Start::kFailed;
+    }
+    job.release();  // the thread owns it now
+    return Start::kStarted;
+  }
+
+  std::size_t running() const {
+    std::lock_guard lock(mu_);
+    return running_;
+  }
+
+  /// Cancels every running stream (they then return at their next Send or WaitFor).
+  void CancelAll() {
+    std::vector<std::shared_ptr<SseState>> states;
+    {
+      std::lock_guard lock(mu_);
+      for (auto& [key, weak] : live_) {
+        if (auto sp = weak.lock()) states.push_back(std::move(sp));
+      }
+    }
+    for (auto& st : states) st->Cancel();  // outside the lock: cancel callbacks are the handler's code
+  }
+
+  void WaitIdle() {
+    std::unique_lock lock(mu_);
+    idle_.wait(lock, [this] { return running_ == 0; });
+  }
+
+ private:
+  struct Job {
+    std::shared_ptr<StreamThreads> owner;
+    SseState* key;
+    std::function<void()> body;
+  };
+
+  static void* Main(void* arg) {
+    pthread_setname_np(pthread_self(), "studio-sse");
+    std::unique_ptr<Job> job(static_cast<Job*>(arg));
+    job->body();
+    std::shared_ptr<StreamThreads> owner = std::move(job->owner);
+    SseState* key = job->key;
+    job.reset();  // releases the request, the stream state and the handler before we report done
+    owner->Exited(key);
+    return nullptr;
+  }
+
+  void Exited(SseState* key) {
+    {
+      std::lock_guard lock(mu_);
+      live_.erase(key);
+      --running_;
+    }
+    idle_.notify_all();
+  }
+
+  const std::size_t max_;
+  mutable std::mutex mu_;
+  std::condition_variable idle_;
+  std::size_t running_ = 0;                                      // guarded by mu_
+  std::unordered_map<SseState*, std::weak_ptr<SseState>> live_;  // guarded by mu_
+};
+
 }  // namespace
 
 class Session;
@@ -103,7 +219,8 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
         acceptor(ioc),
         deadline(ioc),
         work(asio::make_work_guard(ioc)),
-        upload_dir(options.upload_dir.empty() ? DefaultUploadDir() : options.upload_dir) {}
+        upload_dir(options.upload_dir.empty() ? DefaultUploadDir() : options.upload_dir),
+        streams(std::make_shared<StreamThreads>(options.max_streams)) {}
 
   void SessionStarted(Session* s) {
     std::lock_guard lock(sessions_mu);
@@ -140,6 +257,7 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
   std::unordered_set<Session*> sessions;  // guarded by sessions_mu
   std::atomic<bool> finished{false};
   std::string upload_dir;
+  std::shared_ptr<StreamThreads> streams;  // shared with the stream threads, which outlive no Server
 };
 
 // One connection. Lives on its own strand; the coroutine Run() owns it through a shared_ptr.
@@ -157,7 +275,8 @@ class Session : public std::enable_shared_from_this<Session> {
   awaitable<void> Run();
   /// Called on the session's strand when the server starts draining.
   void OnDrain();
-  /// Called on the session's strand near the shutdown deadline: ends an open event stream cleanly.
+  /// Called on the session's strand near the shutdown deadline: ends an open event stream cleanly
+  /// (one whose handler is still preparing is answered 503).
   void CancelStream() {
     if (sse_) sse_->Cancel();
   }
@@ -177,7 +296,10 @@ class Session : public std::enable_shared_from_this<Session> {
   awaitable<void> RejectBody(Request& req, const Error& error);
   awaitable<void> WriteResponse(Request& req, Response res, bool keep_alive, std::string_view error);
   awaitable<void> WriteError(Request& req, const Error& error, bool keep_alive);
-  awaitable<void> StreamEvents(Request& req, const Route& route);
+  awaitable<bool> StreamEvents(Request& req, const Route& route, bool keep_alive);
+  static awaitable<void> WatchForDisconnect(std::shared_ptr<Session> self, std::shared_ptr<SseState> state);
+  awaitable<void> StopWatching(SseState& state);
+  void SendRetryHint();
   void ApplyCommonHeaders(const Request& req, Headers& headers, std::string_view content_type) const;
   void Record(const Request& req, int status, std::size_t bytes_out, std::string_view error);
 
@@ -187,7 +309,14 @@ class Session : public std::enable_shared_from_this<Session> {
   std::string remote_;
   bool idle_ = true;               // waiting for the first byte of a request
   bool lingering_ = false;         // draining a refused request's body before closing
-  std::shared_ptr<SseState> sse_;  // set while streaming events
+  std::shared_ptr<SseState> sse_;  // set while an event stream's handler runs or its events are written
+  // The rest is per event-stream request and touched only on the strand.
+  bool sse_streaming_ = false;   // the head is written (or being written): events may follow
+  bool retry_hint_sent_ = false;  // the drain hint went out already
+  bool watching_ = false;         // the disconnect watcher has a read posted
+  bool watch_stop_ = false;       // we stop the watcher ourselves: not a disconnect
+  bool client_gone_ = false;      // the watcher saw EOF or an error
+  bool lost_bytes_ = false;       // the watcher discarded bytes past kWatchBufferLimit
 };
 
 void Server::Impl::SessionEnded(Session* s) {
@@ -236,9 +365,16 @@ void Session::OnDrain() {
     stream_.socket().close(ec);
   } else if (sse_) {
     sse_->draining = true;
-    sse_->Push("retry: 2000\n\n");
-    sse_->wake.cancel();
+    // A stream still preparing has no head yet: the hint follows it if it turns into a stream.
+    if (sse_streaming_) SendRetryHint();
   }
+}
+
+void Session::SendRetryHint() {
+  if (retry_hint_sent_) return;
+  retry_hint_sent_ = true;
+  sse_->Push("retry: 2000\n\n");
+  sse_->wake.cancel();
 }
 
 void Session::ApplyCommonHeaders(const Request& req, Headers& headers, std::string_view content_type) const {
@@ -576,30 +712,153 @@ awaitable<bool> Session::ReadBodyToFile(Prepared& p, bhttp::request_parser<bhttp
   co_return true;
 }
 
-awaitable<void> Session::StreamEvents(Request& req, const Route& route) {
+// Runs on the stream's own thread. Before the first event a thrown studio::Error becomes the problem
+// response an ordinary route would give (status, headers such as Retry-After); once streaming, an
+// `error` event; after Respond() there is nobody left to tell, so it is only reported.
+void RunSseHandler(const Route& route, Request& req, const std::shared_ptr<SseState>& state, Server::Impl& server) {
+  SseStream stream(state);
+  auto fail = [&](Response problem, std::string_view code, std::string_view message, std::string error) {
+    switch (state->Answer(std::move(problem), error)) {
+      case SsePhase::kPreparing:
+        break;  // answered with the problem
+      case SsePhase::kStreaming: {
+        {
+          std::lock_guard lock(state->mu);
+          state->error = error;
+        }
+        state->Push(FormatSseEvent("error", Json{{"code", code}, {"message", message}}.dump()));
+        break;
+      }
+      case SsePhase::kResponded:
+        server.ReportError("an event stream handler failed after answering on " + req.route + ": " +
+                           (error.empty() ? std::string(code) : error));
+        break;
+    }
+  };
+  try {
+    route.sse(req, stream);
+  } catch (const Error& e) {
+    fail(ProblemResponse(e, req.request_id), e.code(), e.detail(), e.status() >= 500 ? e.what() : "");
+  } catch (const std::exception& e) {
+    fail(ProblemFromException(std::current_exception(), req.request_id), "INTERNAL", "The stream failed.", e.what());
+  } catch (...) {
+    fail(ProblemFromException(std::current_exception(), req.request_id), "INTERNAL", "The stream failed.",
+         "unknown exception");
+  }
+  state->Finish();
+  state->Notify();
+}
+
+// A read stays posted while an event stream's handler runs: EOF or reset means the client left →
+// cancel, also while the handler is still preparing its first event. What the client sends meanwhile
+// is kept in buffer_ (up to kWatchBufferLimit), so a request pipelined behind a Respond() answer is
+// read next as usual.
+awaitable<void> Session::WatchForDisconnect(std::shared_ptr<Session> self, std::shared_ptr<SseState> state) {
+  char scratch[512];
+  beast::error_code ec;
+  while (!self->watch_stop_) {
+    if (self->buffer_.size() < kWatchBufferLimit) {
+      std::size_t n = co_await self->stream_.socket().async_read_some(self->buffer_.prepare(4096),
+                                                                      asio::redirect_error(use_awaitable, ec));
+      self->buffer_.commit(n);
+    } else {
+      std::size_t n = co_await self->stream_.socket().async_read_some(asio::buffer(scratch),
+                                                                      asio::redirect_error(use_awaitable, ec));
+      if (n > 0) self->lost_bytes_ = true;
+    }
+    if (ec) break;
+  }
+  if (!self->watch_stop_) {
+    self->client_gone_ = true;
+    state->Cancel();
+  }
+}
+
+// Ends the watcher's read and waits until it has returned, so buffer_ and the socket are ours again.
+awaitable<void> Session::StopWatching(SseState& state) {
+  watch_stop_ = true;
+  beast::error_code ec;
+  stream_.socket().cancel(ec);
+  while (watching_) {
+    state.wake.expires_at(asio::steady_timer::time_point::max());
+    co_await state.wake.async_wait(asio::redirect_error(use_awaitable, ec));  // woken when the watcher ends
+  }
+  watch_stop_ = false;
+}
+
+// Runs an event-stream route: the handler gets a thread of its own and nothing is written until it
+// commits (see sse.hpp). Returns true when the connection stays open for another request (the handler
+// answered with Respond and keep-alive holds).
+awaitable<bool> Session::StreamEvents(Request& req, const Route& route, bool keep_alive) {
   const ServerOptions& opt = server_->options;
   auto state = std::make_shared<SseState>(stream_.get_executor(), opt.sse_max_queued_bytes);
+  // The handler gets its own copy: after Respond() this session moves on to the next request while
+  // the handler may still be returning.
   auto request = std::make_shared<Request>(req);
-  auto handler = route.sse;
-  bool submitted = server_->pool.TrySubmit([state, request, handler] {
-    SseStream stream(state);
-    try {
-      handler(*request, stream);
-    } catch (const Error& e) {
-      stream.Send("error", Json{{"code", e.code()}, {"message", e.detail()}}.dump());
-    } catch (...) {
-      stream.Send("error", Json{{"code", "INTERNAL"}, {"message", "The stream failed."}}.dump());
-    }
-    state->Finish();
-    state->Notify();
+  Server::Impl& server = *server_;
+  auto started = server_->streams->Launch(state, [&route, request, state, &server] {
+    RunSseHandler(route, *request, state, server);
   });
-  if (!submitted) {
+  if (started != StreamThreads::Start::kStarted) {
+    if (started == StreamThreads::Start::kFailed) server_->ReportError("cannot start a thread for an event stream");
     co_await WriteError(req, ServiceUnavailable("The server is busy; retry shortly.", 1, "SERVER_BUSY"), false);
-    co_return;
+    co_return false;
   }
   sse_ = state;
+  sse_streaming_ = retry_hint_sent_ = watch_stop_ = client_gone_ = lost_bytes_ = false;
+  watching_ = true;
+  asio::co_spawn(stream_.get_executor(), WatchForDisconnect(shared_from_this(), state),
+                 [self = shared_from_this(), state](std::exception_ptr e) {
+                   self->watching_ = false;
+                   state->wake.cancel();  // StopWatching may be waiting for this
+                   if (e) self->server_->ReportError("the disconnect watcher of an event stream failed");
+                 });
   if (server_->draining) OnDrain();
 
+  // Wait until the handler commits to an answer, returns, or the stream is cancelled.
+  beast::error_code ec;
+  for (;;) {
+    {
+      std::lock_guard lock(state->mu);
+      if (state->phase != SsePhase::kPreparing || state->finished || state->cancelled) break;
+    }
+    state->wake.expires_at(asio::steady_timer::time_point::max());
+    co_await state->wake.async_wait(asio::redirect_error(use_awaitable, ec));  // woken by Notify
+  }
+  SsePhase phase;
+  std::optional<Response> response;
+  std::string error;
+  {
+    std::lock_guard lock(state->mu);
+    phase = state->phase;
+    response = std::move(state->response);
+    error = state->error;
+  }
+
+  if (phase == SsePhase::kResponded) {
+    // An ordinary response (Respond, or an error before the first event): written like any route's.
+    co_await StopWatching(*state);
+    sse_.reset();
+    bool keep = keep_alive && !server_->draining && !lost_bytes_ && !client_gone_;
+    co_await WriteResponse(req, std::move(*response), keep, error);
+    co_return keep;
+  }
+  if (phase == SsePhase::kPreparing && state->cancelled) {
+    // Cancelled before the handler said anything: the client left, or shutdown cut the wait.
+    sse_.reset();
+    if (client_gone_) {
+      Record(req, 499, 0, {});
+    } else {
+      co_await WriteError(req, ServiceUnavailable("The server is shutting down; retry shortly.", 1), false);
+    }
+    stream_.socket().shutdown(tcp::socket::shutdown_both, ec);
+    stream_.socket().close(ec);
+    co_return false;
+  }
+
+  // A stream (or a handler that returned without a word: an empty stream).
+  sse_streaming_ = true;
+  if (server_->draining) SendRetryHint();
   bhttp::response<bhttp::empty_body> head{bhttp::status::ok, 11};
   Headers headers;
   headers.emplace_back("Cache-Control", "no-cache");
@@ -609,25 +868,11 @@ awaitable<void> Session::StreamEvents(Request& req, const Route& route) {
   head.chunked(true);
   head.keep_alive(false);
   bhttp::response_serializer<bhttp::empty_body> sr{head};
-  beast::error_code ec;
   stream_.expires_after(opt.write_timeout);
   co_await bhttp::async_write_header(stream_, sr, asio::redirect_error(use_awaitable, ec));
   std::size_t bytes_out = 0;
 
   if (!ec) {
-    // A read stays posted for the whole stream: EOF or reset means the client left → cancel.
-    auto watcher = [](std::shared_ptr<Session> self, std::shared_ptr<SseState> st) -> awaitable<void> {
-      char scratch[512];
-      beast::error_code rec;
-      for (;;) {
-        co_await self->stream_.socket().async_read_some(asio::buffer(scratch),
-                                                        asio::redirect_error(use_awaitable, rec));
-        if (rec) break;
-      }
-      st->Cancel();
-    };
-    asio::co_spawn(stream_.get_executor(), watcher(shared_from_this(), state), asio::detached);
-
     for (;;) {
       std::optional<std::string> next;
       bool finished = false;
@@ -660,10 +905,15 @@ awaitable<void> Session::StreamEvents(Request& req, const Route& route) {
     }
   }
   state->Cancel();  // stops the handler if it is still producing
+  {
+    std::lock_guard lock(state->mu);
+    error = state->error;  // a failure after the first event
+  }
   sse_.reset();
   stream_.socket().shutdown(tcp::socket::shutdown_both, ec);
   stream_.socket().close(ec);
-  Record(req, 200, bytes_out, {});
+  Record(req, 200, bytes_out, error);
+  co_return false;
 }
 
 awaitable<void> Session::Run() {
@@ -675,8 +925,9 @@ awaitable<void> Session::Run() {
     Request& req = p.request;
     const Route& route = *p.match.route;
     if (route.sse) {
-      co_await StreamEvents(req, route);
-      break;
+      bool keep_alive = co_await StreamEvents(req, route, p.keep_alive);
+      if (!keep_alive) break;
+      continue;
     }
     Response res;
     std::string error;
@@ -767,6 +1018,9 @@ Server::Server(ServerOptions options, const Router& router, BlockingPool& pool, 
 Server::~Server() {
   // Sessions hold the Impl alive through shared_ptr; make sure nothing runs once we are gone.
   impl_->ioc.stop();
+  // A stream thread posts to the io_context and reads the router: none may outlive the Server.
+  impl_->streams->CancelAll();
+  impl_->streams->WaitIdle();
 }
 
 void Server::Listen() {
@@ -802,6 +1056,10 @@ void Server::Run() {
   for (int i = 1; i < impl_->io_threads; ++i) threads.emplace_back([this] { impl_->ioc.run(); });
   impl_->ioc.run();
   for (auto& t : threads) t.join();
+  // Every stream's session has ended (each cancels its stream as it goes) or was cut by the deadline;
+  // cancel whatever is left and wait for the handlers to notice.
+  impl_->streams->CancelAll();
+  impl_->streams->WaitIdle();
 }
 
 void Server::BeginShutdown() {
@@ -829,6 +1087,8 @@ void Server::BeginShutdown() {
 bool Server::draining() const { return impl_->draining.load(); }
 
 std::size_t Server::connections() const { return impl_->connections.load(); }
+
+std::size_t Server::open_streams() const { return impl_->streams->running(); }
 
 void Server::OnSignals(std::vector<int> signals, std::function<void(int)> fn) {
   impl_->signals.emplace(asio::make_strand(impl_->ioc));

@@ -1,7 +1,8 @@
 #pragma once
 // The HTTP/1.1 server: Beast over Asio with C++20 coroutines, one strand per connection,
-// N io threads. Handlers marked kBlocking run on the BlockingPool; the io threads only parse,
-// route and write. Limits, timeouts and security headers are enforced here for every route.
+// N io threads. Handlers marked kBlocking run on the BlockingPool; SSE handlers each get a thread
+// of their own (they mostly wait, and must not starve the pool); the io threads only parse, route
+// and write. Limits, timeouts and security headers are enforced here for every route.
 
 #include <atomic>
 #include <chrono>
@@ -38,6 +39,9 @@ struct ServerOptions {
   std::chrono::milliseconds write_timeout{30'000};
   std::chrono::milliseconds sse_heartbeat{15'000};
   std::size_t sse_max_queued_bytes = std::size_t{1024} * 1024;
+  // SSE handlers run on one thread each (small stack: 1 MiB, 4 MiB under AddressSanitizer); past
+  // this many open streams a new one is answered 503 SERVER_BUSY + Retry-After.
+  std::size_t max_streams = 4096;
   std::chrono::milliseconds shutdown_grace{30'000};
   std::vector<std::string> cors_origins;  // exact origins, or "*" for any
   int hsts_max_age = 0;                   // seconds; 0 = no Strict-Transport-Security header
@@ -48,7 +52,7 @@ struct AccessRecord {
   std::string method;
   std::string route;  // the route template, or "unmatched"
   std::string path;
-  int status = 0;
+  int status = 0;  // as sent; 499 when the client left before any response was written
   std::chrono::nanoseconds duration{};
   std::size_t bytes_in = 0;
   std::size_t bytes_out = 0;
@@ -65,6 +69,7 @@ struct ServerHooks {
 class Server {
  public:
   Server(ServerOptions options, const Router& router, BlockingPool& pool, ServerHooks hooks = {});
+  /// Cancels any stream still open and waits for its handler to return.
   ~Server();
   Server(const Server&) = delete;
   Server& operator=(const Server&) = delete;
@@ -72,13 +77,17 @@ class Server {
   /// Binds and listens; throws std::system_error with a clear message when the address is taken.
   void Listen();
   std::uint16_t port() const;
-  /// Runs the io threads until shutdown completes (or the grace deadline passes). Blocks.
+  /// Runs the io threads until shutdown completes (or the grace deadline passes), then waits until
+  /// every SSE handler has returned (they are cancelled by then). Blocks.
   void Run();
   /// Thread-safe. Stops accepting, closes idle connections, lets in-flight requests finish, sends
-  /// open SSE streams a retry hint and closes them by the deadline. Run() then returns.
+  /// open SSE streams a retry hint and closes them by the deadline (a stream whose handler has not
+  /// sent anything yet is answered 503 then). Run() then returns.
   void BeginShutdown();
   bool draining() const;
   std::size_t connections() const;
+  /// SSE handlers running right now (each on its own thread); at most ServerOptions::max_streams.
+  std::size_t open_streams() const;
   /// Registers a callback invoked on an io thread for SIGTERM/SIGINT (the server owns the io_context).
   void OnSignals(std::vector<int> signals, std::function<void(int)> fn);
 

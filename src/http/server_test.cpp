@@ -1,6 +1,11 @@
 #include "http/server.hpp"
 
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <condition_variable>
@@ -52,6 +57,56 @@ class ServerTest : public ::testing::Test {
       if (s.Cancelled()) sse_cancelled_ = true;
       sse_done_ = true;
     });
+    // A handler that prepares (e.g. waits on a model) before its first event.
+    router_.AddSse("GET", "/prepare", [this](Request& r, SseStream& s) {
+      s.OnCancel([this] { prepare_cancelled_ = true; });
+      prepare_started_ = true;
+      if (s.WaitFor(std::chrono::milliseconds(std::stoi(std::string(r.Query("ms").value_or("5000")))))) {
+        s.Send("done", "prepared");
+      }
+    });
+    // One handler that answers in whichever way ?mode= asks.
+    router_.AddSse("GET", "/answer", [this](Request& r, SseStream& s) {
+      std::string mode(r.Query("mode").value_or(""));
+      if (mode == "respond") {
+        s.Respond(Response::MakeJson(201, {{"answered", true}}));
+      } else if (mode == "respond_at_gate") {
+        prepare_started_ = true;
+        while (!gate_open_ && s.WaitFor(5ms)) {
+        }
+        s.Respond(Response::MakeJson(201, {{"answered", true}}));
+      } else if (mode == "rate_limited") {
+        throw TooManyRequests("Slow down.", 7);
+      } else if (mode == "unprocessable") {
+        throw Error(422, "UNPROCESSABLE", "Unprocessable Content", "The question is empty.");
+      } else if (mode == "crash") {
+        throw std::runtime_error("secret stream internals");
+      } else if (mode == "fail_after") {
+        s.Send("token", "partial");
+        throw Error(422, "UNPROCESSABLE", "Unprocessable Content", "Gave up midway.");
+      } else if (mode == "respond_after_send") {
+        s.Send("token", "a");
+        try {
+          s.Respond(Response::NoContent());
+        } catch (const std::logic_error&) {
+          s.Send("refused", "respond after send");
+        }
+      }
+      // "empty": returns without a word
+    });
+    // Holds its stream open until cancelled; ?linger=MS delays the return after cancellation.
+    router_.AddSse("GET", "/hold", [this](Request& r, SseStream& s) {
+      s.OnCancel([this] { hold_cancelled_++; });
+      s.Send("ready", "1");
+      while (s.WaitFor(50ms)) {
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(std::stoi(std::string(r.Query("linger").value_or("0")))));
+      hold_exited_++;
+    });
+    router_.AddSse(
+        "POST", "/chat",
+        [](Request& r, SseStream& s) { s.Send("echo", r.JsonBody().at("prompt").get<std::string>()); },
+        {.body_limit = 256});
     options.port = 0;
     options.io_threads = 2;
     if (options.header_timeout == ServerOptions{}.header_timeout) options.header_timeout = 500ms;
@@ -90,7 +145,23 @@ class ServerTest : public ::testing::Test {
   std::atomic<int> slow_started_{0};
   std::atomic<bool> sse_cancelled_{false};
   std::atomic<bool> sse_done_{false};
+  std::atomic<bool> prepare_started_{false};
+  std::atomic<bool> gate_open_{false};
+  std::atomic<bool> prepare_cancelled_{false};
+  std::atomic<int> hold_cancelled_{0};
+  std::atomic<int> hold_exited_{0};
 };
+
+/// Polls `pred` for up to `timeout`.
+template <typename Pred>
+bool WaitUntil(Pred pred, std::chrono::milliseconds timeout = 3s) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (!pred()) {
+    if (std::chrono::steady_clock::now() > deadline) return false;
+    std::this_thread::sleep_for(5ms);
+  }
+  return true;
+}
 
 Json ParseBody(const testing::ClientResponse& r) { return Json::parse(r.body); }
 
@@ -387,6 +458,276 @@ TEST_F(ServerTest, SseClientDisconnectCancelsHandler) {
   for (int i = 0; i < 200 && !sse_done_; ++i) std::this_thread::sleep_for(10ms);
   EXPECT_TRUE(sse_done_);
   EXPECT_TRUE(sse_cancelled_);
+}
+
+// --- Event streams: lazy head, Respond, threads of their own -----------------------------------
+
+TEST_F(ServerTest, SseErrorBeforeFirstEventIsAnOrdinaryProblemResponse) {
+  Start();
+  TestConnection c(port_);
+  auto r = c.Request("GET", "/answer?mode=rate_limited");
+  EXPECT_EQ(r.status, 429);
+  EXPECT_EQ(r.Header("Content-Type").value_or(""), "application/problem+json");
+  EXPECT_EQ(r.Header("Retry-After").value_or(""), "7");
+  EXPECT_EQ(ParseBody(r)["code"], "RATE_LIMITED");
+  EXPECT_EQ(ParseBody(r)["requestId"], std::string(r.Header("X-Request-Id").value_or("?")));
+  EXPECT_FALSE(r.closed) << "kept alive like any route's error";
+  auto u = c.Request("GET", "/answer?mode=unprocessable");  // same connection
+  EXPECT_EQ(u.status, 422);
+  EXPECT_EQ(ParseBody(u)["code"], "UNPROCESSABLE");
+  auto crash = c.Request("GET", "/answer?mode=crash");
+  EXPECT_EQ(crash.status, 500);
+  EXPECT_EQ(crash.body.find("secret"), std::string::npos);
+  EXPECT_EQ(c.Request("GET", "/ping").status, 200);
+
+  std::vector<int> statuses;
+  bool crash_logged = false;
+  ASSERT_TRUE(WaitUntil([&] {
+    statuses.clear();
+    for (const auto& rec : Records()) {
+      if (rec.route != "/answer") continue;
+      statuses.push_back(rec.status);
+      crash_logged |= rec.status == 500 && rec.error.find("secret stream internals") != std::string::npos;
+    }
+    return statuses.size() == 3;
+  }));
+  EXPECT_EQ(statuses, (std::vector<int>{429, 422, 500}));
+  EXPECT_TRUE(crash_logged);
+}
+
+TEST_F(ServerTest, SseErrorAfterFirstEventIsAnErrorEvent) {
+  Start();
+  TestConnection c(port_);
+  c.SendRaw("GET /answer?mode=fail_after HTTP/1.1\r\nHost: x\r\n\r\n");
+  bool closed = false;
+  auto raw = c.ReadUntilClose(3s, closed);
+  EXPECT_TRUE(closed);
+  EXPECT_NE(raw.find("HTTP/1.1 200"), std::string::npos) << raw;
+  EXPECT_NE(raw.find("text/event-stream"), std::string::npos);
+  auto token = raw.find("event: token\ndata: partial\n\n");
+  auto error = raw.find("event: error\ndata: {\"code\":\"UNPROCESSABLE\",\"message\":\"Gave up midway.\"}\n\n");
+  ASSERT_NE(token, std::string::npos) << raw;
+  ASSERT_NE(error, std::string::npos) << raw;
+  EXPECT_LT(token, error);
+}
+
+TEST_F(ServerTest, SseRespondAnswersJsonAndKeepsTheConnection) {
+  Start();
+  TestConnection c(port_);
+  auto a = c.Request("GET", "/answer?mode=respond");
+  EXPECT_EQ(a.status, 201);
+  EXPECT_EQ(a.Header("Content-Type").value_or(""), "application/json");
+  EXPECT_EQ(ParseBody(a)["answered"], true);
+  EXPECT_FALSE(a.closed);
+  EXPECT_EQ(a.Header("X-Content-Type-Options").value_or(""), "nosniff") << "common headers as on any route";
+  auto b = c.Request("GET", "/items/7");  // the same connection reads its next request
+  EXPECT_EQ(b.status, 200);
+  EXPECT_EQ(ParseBody(b)["id"], "7");
+  EXPECT_TRUE(WaitUntil([&] {
+    for (const auto& rec : Records())
+      if (rec.route == "/answer" && rec.status == 201) return true;
+    return false;
+  })) << "the access record carries the status of the Respond answer";
+}
+
+TEST_F(ServerTest, SseRespondKeepsAPipelinedRequest) {
+  Start();
+  TestConnection c(port_);
+  // The second request arrives while the stream's handler still prepares: the disconnect watcher
+  // reads it and must keep its bytes for the next request.
+  c.SendRaw("GET /answer?mode=respond_at_gate HTTP/1.1\r\nHost: x\r\n\r\n");
+  ASSERT_TRUE(WaitUntil([this] { return prepare_started_.load(); }));
+  c.SendRaw("GET /items/42 HTTP/1.1\r\nHost: x\r\n\r\n");
+  std::this_thread::sleep_for(50ms);  // let the watcher take it in
+  gate_open_ = true;
+  auto a = c.ReadResponse();
+  EXPECT_EQ(a.status, 201);
+  EXPECT_FALSE(a.closed);
+  auto b = c.ReadResponse();
+  EXPECT_EQ(b.status, 200);
+  EXPECT_EQ(ParseBody(b)["id"], "42");
+  // Both in one write: the second is already buffered when the stream starts.
+  c.SendRaw(
+      "GET /answer?mode=respond HTTP/1.1\r\nHost: x\r\n\r\n"
+      "GET /items/43 HTTP/1.1\r\nHost: x\r\n\r\n");
+  EXPECT_EQ(c.ReadResponse().status, 201);
+  EXPECT_EQ(ParseBody(c.ReadResponse())["id"], "43");
+}
+
+TEST_F(ServerTest, SseRespondAfterSendIsRefused) {
+  Start();
+  TestConnection c(port_);
+  c.SendRaw("GET /answer?mode=respond_after_send HTTP/1.1\r\nHost: x\r\n\r\n");
+  bool closed = false;
+  auto raw = c.ReadUntilClose(3s, closed);
+  EXPECT_NE(raw.find("HTTP/1.1 200"), std::string::npos) << raw;
+  EXPECT_NE(raw.find("event: refused\ndata: respond after send\n\n"), std::string::npos) << raw;
+}
+
+TEST_F(ServerTest, SseHandlerThatSaysNothingGetsAnEmptyStream) {
+  Start();
+  TestConnection c(port_);
+  c.SendRaw("GET /answer?mode=empty HTTP/1.1\r\nHost: x\r\n\r\n");
+  bool closed = false;
+  auto raw = c.ReadUntilClose(3s, closed);
+  EXPECT_TRUE(closed);
+  EXPECT_NE(raw.find("HTTP/1.1 200"), std::string::npos) << raw;
+  EXPECT_NE(raw.find("Content-Type: text/event-stream"), std::string::npos) << raw;
+  EXPECT_NE(raw.find("\r\n\r\n0\r\n\r\n"), std::string::npos) << "the head, then at once the last chunk: " << raw;
+}
+
+TEST_F(ServerTest, SseHeadIsWrittenOnlyAtTheFirstEvent) {
+  router_.AddSse("GET", "/gate", [this](Request&, SseStream& s) {
+    prepare_started_ = true;
+    while (!gate_open_ && s.WaitFor(5ms)) {
+    }
+    s.Send("done", "prepared");
+  });
+  Start();
+  // A raw socket: the test client's timed reads close the connection when they time out.
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  ASSERT_GE(fd, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(port_);
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  std::string req = "GET /gate HTTP/1.1\r\nHost: x\r\n\r\n";
+  ASSERT_EQ(::send(fd, req.data(), req.size(), 0), static_cast<ssize_t>(req.size()));
+  ASSERT_TRUE(WaitUntil([this] { return prepare_started_.load(); }));
+  pollfd pfd{fd, POLLIN, 0};
+  EXPECT_EQ(::poll(&pfd, 1, 300), 0) << "nothing may be written while the handler prepares";
+  gate_open_ = true;
+  std::string raw;
+  char buf[4096];
+  while (raw.find("data: prepared") == std::string::npos && ::poll(&pfd, 1, 3000) == 1) {
+    ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+    if (n <= 0) break;
+    raw.append(buf, static_cast<std::size_t>(n));
+  }
+  ::close(fd);
+  EXPECT_EQ(raw.rfind("HTTP/1.1 200", 0), 0u) << raw;
+  EXPECT_NE(raw.find("event: done\ndata: prepared\n\n"), std::string::npos) << raw;
+}
+
+TEST_F(ServerTest, SseDisconnectWhilePreparingCancelsTheHandler) {
+  Start();
+  {
+    TestConnection c(port_);
+    c.SendRaw("GET /prepare?ms=30000 HTTP/1.1\r\nHost: x\r\n\r\n");
+    ASSERT_TRUE(WaitUntil([this] { return prepare_started_.load(); }));
+  }  // the client leaves before the first event
+  EXPECT_TRUE(WaitUntil([this] { return prepare_cancelled_.load(); })) << "OnCancel must run";
+  EXPECT_TRUE(WaitUntil([this] { return server_->open_streams() == 0; }));
+  EXPECT_TRUE(WaitUntil([&] {
+    for (const auto& rec : Records())
+      if (rec.route == "/prepare" && rec.status == 499) return true;
+    return false;
+  })) << "recorded as a request the client closed";
+}
+
+TEST_F(ServerTest, SseDisconnectWhileStreamingRunsOnCancel) {
+  Start();
+  {
+    TestConnection c(port_);
+    c.SendRaw("GET /hold HTTP/1.1\r\nHost: x\r\n\r\n");
+    auto raw = c.ReadUntil("data: 1", 3s);
+    ASSERT_NE(raw.find("event: ready"), std::string::npos) << raw;
+    EXPECT_EQ(server_->open_streams(), 1u);
+  }
+  EXPECT_TRUE(WaitUntil([this] { return hold_cancelled_ == 1; }, 1s)) << "cancelled promptly";
+  EXPECT_TRUE(WaitUntil([this] { return hold_exited_ == 1 && server_->open_streams() == 0; }));
+  EXPECT_TRUE(WaitUntil([&] {
+    for (const auto& rec : Records())
+      if (rec.route == "/hold" && rec.status == 200) return true;
+    return false;
+  }));
+}
+
+TEST_F(ServerTest, ManyOpenStreamsLeaveTheBlockingPoolFree) {
+  Start({}, /*pool_threads=*/2, /*pool_queue=*/8);
+  constexpr int kStreams = 200;
+  std::vector<std::unique_ptr<TestConnection>> clients;
+  for (int i = 0; i < kStreams; ++i) {
+    clients.push_back(std::make_unique<TestConnection>(port_));
+    clients.back()->SendRaw("GET /hold HTTP/1.1\r\nHost: x\r\n\r\n");
+  }
+  for (auto& c : clients) {
+    auto raw = c->ReadUntil("data: 1", 10s);
+    ASSERT_NE(raw.find("event: ready"), std::string::npos) << raw;
+  }
+  EXPECT_EQ(server_->open_streams(), static_cast<std::size_t>(kStreams));
+  // Database-style work on the pool still gets a thread.
+  auto slow = Fetch(port_, "GET", "/slow?ms=10");
+  EXPECT_EQ(slow.status, 200);
+  EXPECT_EQ(Fetch(port_, "GET", "/items/1").status, 200);
+  clients.clear();
+  EXPECT_TRUE(WaitUntil([this] { return server_->open_streams() == 0; }, 10s));
+  EXPECT_EQ(hold_exited_, kStreams);
+}
+
+TEST_F(ServerTest, StreamsPastMaxStreamsAre503) {
+  ServerOptions o;
+  o.max_streams = 2;
+  Start(o);
+  TestConnection a(port_), b(port_);
+  a.SendRaw("GET /hold HTTP/1.1\r\nHost: x\r\n\r\n");
+  b.SendRaw("GET /hold HTTP/1.1\r\nHost: x\r\n\r\n");
+  a.ReadUntil("data: 1", 3s);
+  b.ReadUntil("data: 1", 3s);
+  TestConnection c(port_);
+  c.SendRaw("GET /hold HTTP/1.1\r\nHost: x\r\n\r\n");
+  auto r = c.ReadResponse();
+  EXPECT_EQ(r.status, 503);
+  EXPECT_EQ(r.Header("Retry-After").value_or(""), "1");
+  EXPECT_EQ(ParseBody(r)["code"], "SERVER_BUSY");
+  EXPECT_EQ(Fetch(port_, "GET", "/items/1").status, 200) << "ordinary routes are not limited by it";
+  a.Close();
+  ASSERT_TRUE(WaitUntil([this] { return server_->open_streams() == 1; }));
+  TestConnection d(port_);
+  d.SendRaw("GET /hold HTTP/1.1\r\nHost: x\r\n\r\n");
+  EXPECT_NE(d.ReadUntil("data: 1", 3s).find("event: ready"), std::string::npos) << "a freed slot is reused";
+}
+
+TEST_F(ServerTest, SsePostReadsItsJsonBodyUnderTheRouteLimits) {
+  Start();
+  TestConnection c(port_);
+  c.SendRaw(
+      "POST /chat HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 18\r\n\r\n"
+      "{\"prompt\":\"hello\"}");
+  auto raw = c.ReadUntil("data: hello", 3s);
+  EXPECT_NE(raw.find("event: echo\ndata: hello\n\n"), std::string::npos) << raw;
+  EXPECT_EQ(Fetch(port_, "POST", "/chat", "prompt=hello", {{"Content-Type", "text/plain"}}).status, 415);
+  EXPECT_EQ(Fetch(port_, "POST", "/chat", "{\"prompt\":\"" + std::string(300, 'x') + "\"}").status, 413);
+  auto bad = Fetch(port_, "POST", "/chat", "{\"prompt\": tru}");
+  EXPECT_EQ(bad.status, 400) << "malformed JSON thrown before the first event is a problem response";
+  EXPECT_EQ(ParseBody(bad)["code"], "INVALID_JSON");
+}
+
+TEST_F(ServerTest, ShutdownWaitsForStreamHandlersToReturn) {
+  ServerOptions o;
+  o.shutdown_grace = 1500ms;
+  Start(o);
+  std::vector<std::unique_ptr<TestConnection>> clients;
+  for (int i = 0; i < 5; ++i) {
+    clients.push_back(std::make_unique<TestConnection>(port_));
+    clients.back()->SendRaw("GET /hold?linger=300 HTTP/1.1\r\nHost: x\r\n\r\n");
+    clients.back()->ReadUntil("data: 1", 3s);
+  }
+  TestConnection preparing(port_);
+  preparing.SendRaw("GET /prepare?ms=60000 HTTP/1.1\r\nHost: x\r\n\r\n");
+  ASSERT_TRUE(WaitUntil([this] { return prepare_started_.load(); }));
+  ASSERT_EQ(server_->open_streams(), 6u);
+  server_->BeginShutdown();
+  // A stream still preparing at the deadline has no head yet: it gets a plain 503.
+  auto r = preparing.ReadResponse(5s);
+  EXPECT_EQ(r.status, 503);
+  EXPECT_TRUE(r.closed);
+  thread_.join();  // Run() returns only once every handler has returned, lingering ones included
+  EXPECT_EQ(hold_exited_, 5);
+  EXPECT_EQ(server_->open_streams(), 0u);
+  pool_->Stop();
+  server_.reset();
 }
 
 TEST_F(ServerTest, ShutdownLetsInFlightRequestsFinish) {

@@ -1,5 +1,7 @@
 #include "http/sse.hpp"
 
+#include <stdexcept>
+
 #include "http/sse_state.hpp"
 
 namespace studio::http {
@@ -55,7 +57,11 @@ void SseState::Cancel() {
 bool SseState::Push(std::string bytes) {
   {
     std::lock_guard lock(mu);
+    if (phase == SsePhase::kResponded) {
+      throw std::logic_error("an event stream cannot send after Respond(): the response is already decided");
+    }
     if (cancelled || finished) return false;
+    phase = SsePhase::kStreaming;  // even an event too big to queue commits to a stream
     if (queued_bytes + bytes.size() > max_queued_bytes) {
       // The client reads slower than we produce: drop it rather than buffer without bound.
       queue.clear();
@@ -68,6 +74,18 @@ bool SseState::Push(std::string bytes) {
   }
   Cancel();
   return false;
+}
+
+SsePhase SseState::Answer(Response res, std::string why) {
+  {
+    std::lock_guard lock(mu);
+    if (phase != SsePhase::kPreparing) return phase;
+    phase = SsePhase::kResponded;
+    response = std::move(res);
+    error = std::move(why);
+  }
+  Notify();
+  return SsePhase::kPreparing;
 }
 
 void SseState::Finish() {
@@ -89,6 +107,23 @@ bool SseStream::SendRetry(std::chrono::milliseconds after) {
   bool ok = state_->Push("retry: " + std::to_string(after.count()) + "\n\n");
   state_->Notify();
   return ok;
+}
+
+bool SseStream::Respond(Response response) {
+  switch (state_->Answer(std::move(response))) {
+    case SsePhase::kPreparing:
+      return !state_->cancelled.load();
+    case SsePhase::kStreaming:
+      throw std::logic_error("Respond() after Send(): the event stream has already started");
+    case SsePhase::kResponded:
+      break;
+  }
+  throw std::logic_error("Respond() called twice");
+}
+
+bool SseStream::Started() const {
+  std::lock_guard lock(state_->mu);
+  return state_->phase != SsePhase::kPreparing;
 }
 
 bool SseStream::Cancelled() const { return state_->cancelled.load(); }

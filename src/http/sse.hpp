@@ -1,13 +1,31 @@
 #pragma once
-// Server-Sent Events from a handler's point of view. The handler runs on the blocking pool and
-// calls Send(); the connection's single writer coroutine drains the queue onto the socket, sends
-// heartbeats while the handler is quiet, and notices when the client goes away.
+// Server-Sent Events from a handler's point of view. Each stream's handler runs on a thread of its
+// own (not the blocking pool: it mostly waits, e.g. seconds on a remote model) and calls Send(); the
+// connection's single writer coroutine drains the queue onto the socket, sends heartbeats while the
+// handler is quiet, and notices when the client goes away.
+//
+// Nothing is written until the handler commits to an answer, so one handler can still answer
+// either way:
+//   - the first Send/SendRetry writes the head (200, text/event-stream) and starts the stream;
+//   - Respond(res) before any Send writes `res` as an ordinary response instead (keep-alive as on
+//     any route: the connection then reads its next request);
+//   - a studio::Error thrown before any Send becomes the same problem+json response an ordinary
+//     route gives (its status and headers, e.g. 401, 404, 422, 429 + Retry-After); any other
+//     exception a 500. Once streaming, a failure becomes an `error` event and the stream ends;
+//   - a handler that returns without sending or responding gets an empty stream (the head and the
+//     last chunk), as an event stream that had nothing to say.
+//
+// Client disconnects are watched from the moment the handler starts: a client that leaves while the
+// handler is still preparing cancels the stream (OnCancel callbacks run) just as during streaming.
+// A client that half-closes its side after the request counts as gone too.
 
 #include <chrono>
 #include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
+
+#include "http/request.hpp"
 
 namespace studio::http {
 
@@ -19,9 +37,17 @@ class SseStream {
 
   /// Queues one event. Thread-safe. Returns false once the stream is cancelled (client gone,
   /// too slow to keep up, or server shutdown deadline): the handler should stop then.
+  /// The first call starts the stream. Throws std::logic_error after Respond.
   bool Send(std::string_view event, std::string_view data, std::string_view id = {});
-  /// Sends the reconnection hint ("retry: ms").
+  /// Sends the reconnection hint ("retry: ms"). Starts the stream like Send.
   bool SendRetry(std::chrono::milliseconds after);
+  /// Answers with an ordinary response (e.g. JSON) instead of an event stream. Only before the first
+  /// Send/SendRetry, and only once: otherwise throws std::logic_error. Returns false when the stream
+  /// is already cancelled (the client will not get the response).
+  bool Respond(Response response);
+  /// True once the handler has committed to an answer: a Send/SendRetry (an event stream) or a
+  /// Respond. Before that, a thrown studio::Error still becomes a problem response.
+  bool Started() const;
   bool Cancelled() const;
   /// True once the server is shutting down; the stream may finish, but should do so soon.
   bool Draining() const;

@@ -41,6 +41,8 @@ def guard_denial(r):
     if not isinstance(body, dict):
         return None
     code, detail = body.get("code"), body.get("detail", "")
+    if isinstance(body.get("error"), dict):  # the OpenAI-compatible routes answer in OpenAI's shape
+        code, detail = body["error"].get("code", "").upper(), body["error"].get("message", "")
     if r.status == 401 and (detail.startswith("Authentication is required") or code in ("INVALID_TOKEN", "INVALID_API_KEY")):
         return 401
     if r.status == 403 and code in ("FORBIDDEN", "API_KEY_NOT_ALLOWED", "WORKSPACE_MISMATCH"):
@@ -199,6 +201,7 @@ class AccessMatrix(unittest.TestCase):
             ("POST", "/api/v1/auth/register"), ("POST", "/api/v1/auth/login"), ("POST", "/api/v1/auth/token"),
             ("POST", "/api/v1/auth/token/refresh"), ("POST", "/api/v1/auth/logout"),
             ("POST", "/api/v1/auth/token/revoke"), ("POST", "/api/v1/invitations/accept"),
+            ("POST", "/api/v1/public/chat"),  # the widget key is checked by the handler
         })
         owner_only = [
             ("PATCH", "/api/v1/workspaces/{id}"), ("DELETE", "/api/v1/workspaces/{id}"),
@@ -206,6 +209,9 @@ class AccessMatrix(unittest.TestCase):
             ("POST", "/api/v1/workspaces/{id}/invitations"), ("GET", "/api/v1/workspaces/{id}/api-keys"),
             ("POST", "/api/v1/workspaces/{id}/api-keys"), ("DELETE", "/api/v1/workspaces/{id}/api-keys/{keyId}"),
             ("GET", "/api/v1/workspaces/{id}/audit-logs"),
+            ("GET", "/api/v1/agents/customer-service/config"), ("PUT", "/api/v1/agents/customer-service/config"),
+            ("GET", "/api/v1/workspaces/{id}/widget-keys"), ("POST", "/api/v1/workspaces/{id}/widget-keys"),
+            ("DELETE", "/api/v1/workspaces/{id}/widget-keys/{keyId}"),
         ]
         for key in owner_only:
             self.assertIn(key, by_key)

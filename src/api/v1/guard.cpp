@@ -1,6 +1,8 @@
 #include "api/v1/guard.hpp"
 
 #include <chrono>
+#include <optional>
+#include <stdexcept>
 
 #include "api/v1/policy.hpp"
 #include "auth/secrets.hpp"
@@ -93,72 +95,120 @@ std::optional<identity::Principal> Authenticate(ApiContext& ctx, const Request& 
   }
 }
 
-void AddGuarded(http::Router& router, ApiContext& ctx, std::string method, std::string pattern, GuardedHandler handler,
-                http::RouteOptions options) {
-  const RoutePolicy* policy = FindPolicy(method, pattern);
-  if (!policy) throw std::logic_error("route " + method + " " + pattern + " has no row in the access policy");
-  bool workspace_path = pattern.rfind(kWorkspacePath, 0) == 0;
-  bool operator_allowed = pattern.rfind(kAdminPath, 0) == 0;
-  // Built once here: the limits are fixed at startup (a zero rate is never taken).
-  ratelimit::Limit ip_limit = PerMinute("api:ip", ctx.limits.per_ip_per_minute);
-  ratelimit::Limit workspace_limit = PerMinute("api:workspace", ctx.limits.per_workspace_per_minute);
-  ratelimit::Limit endpoint = PerMinute(method + " " + pattern, policy->per_minute);
-  bool limit_endpoint = ctx.limits.per_endpoint && policy->per_minute > 0;
+namespace {
 
-  auto guarded = [&ctx, policy, workspace_path, operator_allowed, ip_limit, workspace_limit, endpoint, limit_endpoint,
-                  handler = std::move(handler)](Request& req) {
+// The guard of one route, built once at registration: the limits are fixed at startup (a zero
+// rate is never taken). Shared by AddGuarded and AddGuardedSse so both check exactly the same.
+struct Guard {
+  ApiContext* ctx;
+  const RoutePolicy* policy;
+  bool workspace_path;
+  bool operator_allowed;
+  ratelimit::Limit ip_limit;
+  ratelimit::Limit workspace_limit;
+  ratelimit::Limit endpoint;
+  bool limit_endpoint;
+
+  static Guard For(ApiContext& ctx, const std::string& method, const std::string& pattern) {
+    const RoutePolicy* policy = FindPolicy(method, pattern);
+    if (!policy) throw std::logic_error("route " + method + " " + pattern + " has no row in the access policy");
+    return Guard{&ctx,
+                 policy,
+                 pattern.rfind(kWorkspacePath, 0) == 0,
+                 pattern.rfind(kAdminPath, 0) == 0,
+                 PerMinute("api:ip", ctx.limits.per_ip_per_minute),
+                 PerMinute("api:workspace", ctx.limits.per_workspace_per_minute),
+                 PerMinute(method + " " + pattern, policy->per_minute),
+                 ctx.limits.per_endpoint && policy->per_minute > 0};
+  }
+
+  /// Runs every check in order and throws the first refusal. `tightest` gets the rate-limit
+  /// decision with the fewest cells left, whose RateLimit-* headers the response carries.
+  Caller Check(const Request& req, std::optional<ratelimit::Decision>& tightest) const {
     RefuseCredentialsInQuery(req);
     Caller caller;
-    caller.meta = MetaOf(ctx.client_ip, req);
-    std::optional<ratelimit::Decision> tightest;
-    if (ctx.limits.per_ip_per_minute > 0) {
-      Take(ctx, ip_limit, caller.meta.ip, "requests from this address", tightest);
+    caller.meta = MetaOf(ctx->client_ip, req);
+    if (ctx->limits.per_ip_per_minute > 0) {
+      Take(*ctx, ip_limit, caller.meta.ip, "requests from this address", tightest);
     }
 
     if ((policy->roles & kAnonymous) != 0) {
-      if (limit_endpoint) Take(ctx, endpoint, caller.meta.ip, "requests to this endpoint", tightest);
-    } else {
-      caller.principal = Authenticate(ctx, req, operator_allowed);
-      if (!caller.principal) {
-        Unauthorized e("Authentication is required: send 'Authorization: Bearer <access token or API key>'.");
-        e.headers().emplace_back("WWW-Authenticate", "Bearer");
-        throw e;
-      }
-      const identity::Principal& p = *caller.principal;
-      if (auto header = req.Header("X-Workspace-ID"); header && *header != p.workspace_id) {
-        throw Forbidden("X-Workspace-ID names another workspace than the credentials; switch workspace first.",
-                        "WORKSPACE_MISMATCH");
-      }
-      std::string_view workspace = p.workspace_id;
-      std::uint32_t roles = RoleBitOf(p.role) | (p.is_admin ? kAdmin : 0U);
-      if (workspace_path && req.Param("id") != p.workspace_id) {
-        if (!p.is_admin) throw NotFound("The workspace does not exist.");
-        workspace = req.Param("id");
-        roles = kAdmin;  // the admin's own workspace role means nothing here
-      }
-      if (p.api_key && !policy->api_keys) {
-        throw Forbidden("API keys cannot call this endpoint; it needs a signed-in user.", "API_KEY_NOT_ALLOWED");
-      }
-      if ((roles & policy->roles) == 0) {
-        Deny(ctx, p, req, caller.meta, "This needs one of these roles: " + RoleNames(policy->roles) + ".", "FORBIDDEN");
-      }
-      if (p.api_key && !ScopesAllow(p.scopes, policy->scope)) {
-        Deny(ctx, p, req, caller.meta, "This API key lacks the scope '" + std::string(policy->scope) + "'.",
-             "INSUFFICIENT_SCOPE");
-      }
-      if (ctx.limits.per_workspace_per_minute > 0) {
-        Take(ctx, workspace_limit, std::string(workspace), "requests for this workspace", tightest);
-      }
-      if (limit_endpoint) Take(ctx, endpoint, std::string(workspace), "requests to this endpoint", tightest);
+      if (limit_endpoint) Take(*ctx, endpoint, caller.meta.ip, "requests to this endpoint", tightest);
+      return caller;
     }
+    caller.principal = Authenticate(*ctx, req, operator_allowed);
+    if (!caller.principal) {
+      Unauthorized e("Authentication is required: send 'Authorization: Bearer <access token or API key>'.");
+      e.headers().emplace_back("WWW-Authenticate", "Bearer");
+      throw e;
+    }
+    const identity::Principal& p = *caller.principal;
+    if (auto header = req.Header("X-Workspace-ID"); header && *header != p.workspace_id) {
+      throw Forbidden("X-Workspace-ID names another workspace than the credentials; switch workspace first.",
+                      "WORKSPACE_MISMATCH");
+    }
+    std::string_view workspace = p.workspace_id;
+    std::uint32_t roles = RoleBitOf(p.role) | (p.is_admin ? kAdmin : 0U);
+    if (workspace_path && req.Param("id") != p.workspace_id) {
+      if (!p.is_admin) throw NotFound("The workspace does not exist.");
+      workspace = req.Param("id");
+      roles = kAdmin;  // the admin's own workspace role means nothing here
+    }
+    if (p.api_key && !policy->api_keys) {
+      throw Forbidden("API keys cannot call this endpoint; it needs a signed-in user.", "API_KEY_NOT_ALLOWED");
+    }
+    if ((roles & policy->roles) == 0) {
+      Deny(*ctx, p, req, caller.meta, "This needs one of these roles: " + RoleNames(policy->roles) + ".", "FORBIDDEN");
+    }
+    if (p.api_key && !ScopesAllow(p.scopes, policy->scope)) {
+      Deny(*ctx, p, req, caller.meta, "This API key lacks the scope '" + std::string(policy->scope) + "'.",
+           "INSUFFICIENT_SCOPE");
+    }
+    if (ctx->limits.per_workspace_per_minute > 0) {
+      Take(*ctx, workspace_limit, std::string(workspace), "requests for this workspace", tightest);
+    }
+    if (limit_endpoint) Take(*ctx, endpoint, std::string(workspace), "requests to this endpoint", tightest);
+    return caller;
+  }
+};
 
-    Response res = handler(req, caller);
+}  // namespace
+
+void AddGuarded(http::Router& router, ApiContext& ctx, std::string method, std::string pattern, GuardedHandler handler,
+                http::RouteOptions options, ErrorRenderer render_error) {
+  auto guarded = [guard = Guard::For(ctx, method, pattern), handler = std::move(handler),
+                  render_error = std::move(render_error)](Request& req) {
+    std::optional<ratelimit::Decision> tightest;
+    Response res;
+    try {
+      Caller caller = guard.Check(req, tightest);
+      res = handler(req, caller);
+    } catch (const Error& e) {
+      if (!render_error) throw;
+      return render_error(e);
+    }
     if (tightest) {
       for (auto& h : ratelimit::RateLimitHeaders(*tightest)) res.headers.push_back(std::move(h));
     }
     return res;
   };
   router.Add(std::move(method), std::move(pattern), std::move(guarded), options);
+}
+
+void AddGuardedSse(http::Router& router, ApiContext& ctx, std::string method, std::string pattern,
+                   GuardedSseHandler handler, http::RouteOptions options, ErrorRenderer render_error) {
+  auto guarded = [guard = Guard::For(ctx, method, pattern), handler = std::move(handler),
+                  render_error = std::move(render_error)](Request& req, http::SseStream& stream) {
+    std::optional<ratelimit::Decision> tightest;
+    try {
+      Caller caller = guard.Check(req, tightest);  // throws before the first event: a problem response
+      handler(req, caller, stream);
+    } catch (const Error& e) {
+      if (!render_error || stream.Started()) throw;
+      stream.Respond(render_error(e));
+    }
+  };
+  router.AddSse(std::move(method), std::move(pattern), std::move(guarded), options);
 }
 
 }  // namespace studio::api::v1

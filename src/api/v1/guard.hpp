@@ -16,7 +16,9 @@
 #include <string>
 #include <vector>
 
+#include "core/error.hpp"
 #include "http/router.hpp"
+#include "http/sse.hpp"
 #include "identity/api_key_service.hpp"
 #include "identity/auth_service.hpp"
 #include "identity/invitation_service.hpp"
@@ -32,6 +34,9 @@ class Retriever;
 }
 namespace studio::queue {
 class JobQueue;
+}
+namespace studio::agent {
+class AgentService;
 }
 
 namespace studio::api::v1 {
@@ -63,6 +68,9 @@ struct ApiContext {
   queue::JobQueue* jobs = nullptr;
   std::function<void()> jobs_enqueued;  // wakes this process's workers after a commit
   std::size_t max_upload_bytes = std::size_t{50} * 1024 * 1024;
+
+  // The agent.
+  agent::AgentService* agent = nullptr;
 };
 
 /// The caller of a guarded request. `principal` is empty only on public routes.
@@ -75,11 +83,22 @@ struct Caller {
 };
 
 using GuardedHandler = std::function<http::Response(http::Request&, const Caller&)>;
+using GuardedSseHandler = std::function<void(http::Request&, const Caller&, http::SseStream&)>;
+/// Renders a refusal or failure (a studio::Error from the guard or the handler) in a route's own
+/// error shape, e.g. OpenAI's for /v1/*. Unset: the standard problem+json response.
+using ErrorRenderer = std::function<http::Response(const Error&)>;
 
 /// Registers a route behind the guard. Throws std::logic_error when the policy table has no row
 /// for method + pattern.
 void AddGuarded(http::Router& router, ApiContext& ctx, std::string method, std::string pattern, GuardedHandler handler,
-                http::RouteOptions options = {});
+                http::RouteOptions options = {}, ErrorRenderer render_error = {});
+
+/// Registers an event-stream route (Router::AddSse) behind the same guard. The checks run on the
+/// stream's thread before the handler, so nothing is sent yet when one refuses: the client gets the
+/// ordinary problem response (401, 403, 404, 429 + Retry-After …), never a stream. The RateLimit-*
+/// headers of an admitted request are not sent (an event stream's head carries no handler headers).
+void AddGuardedSse(http::Router& router, ApiContext& ctx, std::string method, std::string pattern,
+                   GuardedSseHandler handler, http::RouteOptions options = {}, ErrorRenderer render_error = {});
 
 /// The credentials of a request: `X-API-Key: sk_…`, `Authorization: Bearer sk_…` (API key) or
 /// `Authorization: Bearer <JWT>` (session). nullopt when there are none; 401 when they are bad.

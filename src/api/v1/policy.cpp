@@ -78,6 +78,23 @@ constexpr std::array kPolicies{
     RoutePolicy{"GET",    "/api/v1/jobs/{jobId}",                       kWorkspaceAny, kKeys,   0, "jobs:read"},
     RoutePolicy{"POST",   "/api/v1/jobs/{jobId}/retry",                 kOwnerOrAdmin, kKeys,   60, "jobs:write"},
 
+    // The agent. Every workspace identity may talk to it and read its conversations; owners set
+    // it up. The public widget route authenticates by its publishable key (pk_…) in the handler.
+    RoutePolicy{"GET",    "/api/v1/agents/customer-service/config",     kOwnerOrAdmin, kKeys,   0, "agent:config"},
+    RoutePolicy{"PUT",    "/api/v1/agents/customer-service/config",     kOwnerOrAdmin, kKeys,   30, "agent:config"},
+    RoutePolicy{"POST",   "/api/v1/agents/customer-service/chat",       kWorkspaceAny, kKeys,   600, "agent:chat"},
+    RoutePolicy{"POST",   "/api/v1/agents/customer-service/run",        kWorkspaceAny, kKeys,   600, "agent:chat"},
+    RoutePolicy{"GET",    "/api/v1/conversations",                      kWorkspaceAny, kKeys,   0, "conversations:read"},
+    RoutePolicy{"GET",    "/api/v1/conversations/{conversationId}",     kWorkspaceAny, kKeys,   0, "conversations:read"},
+    RoutePolicy{"DELETE", "/api/v1/conversations/{conversationId}",     kStaff,        kKeys,   0, "conversations:write"},
+    RoutePolicy{"GET",    "/api/v1/workspaces/{id}/widget-keys",        kOwnerOrAdmin, kKeys,   0, "widget:read"},
+    RoutePolicy{"POST",   "/api/v1/workspaces/{id}/widget-keys",        kOwnerOrAdmin, kKeys,   20, "widget:write"},
+    RoutePolicy{"DELETE", "/api/v1/workspaces/{id}/widget-keys/{keyId}", kOwnerOrAdmin, kKeys,  0, "widget:write"},
+    RoutePolicy{"POST",   "/api/v1/public/chat",                        kEveryone,     kNoKeys, 30, ""},
+    // OpenAI-compatible: the official SDKs send the API key as a Bearer token.
+    RoutePolicy{"GET",    "/v1/models",                                 kWorkspaceAny, kKeys,   0, "agent:chat"},
+    RoutePolicy{"POST",   "/v1/chat/completions",                       kWorkspaceAny, kKeys,   600, "agent:chat"},
+
     // Platform operations: platform admins (sessions) or the operator key, never workspace keys.
     RoutePolicy{"GET",    "/api/v1/admin/dlq",                          kAdmin,        kNoKeys, 0, ""},
     RoutePolicy{"DELETE", "/api/v1/admin/dlq",                          kAdmin,        kNoKeys, 0, ""},

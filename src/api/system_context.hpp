@@ -35,6 +35,7 @@ struct SystemContext {
   obs::Registry* metrics = nullptr;
   http::BlockingPool* pool = nullptr;
   std::function<std::size_t()> open_connections;  // set once the server exists
+  std::function<std::size_t()> open_streams;      // stream handlers running (SSE / agent routes)
 
   /// When non-empty, the metrics endpoints require `Authorization: Bearer <operator_key>`.
   std::string operator_key;

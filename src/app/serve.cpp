@@ -52,6 +52,8 @@ void RegisterServerMetrics(obs::Registry& registry, http::BlockingPool& pool, ap
   registry.AddCollector([&pool, &ctx](obs::MetricWriter& w) {
     w.WriteGauge("http_connections_open", "Open client connections.",
                  static_cast<double>(ctx.open_connections ? ctx.open_connections() : 0));
+    w.WriteGauge("http_streams_open", "Stream handlers running (agent chat, SSE), each on its own thread.",
+                 static_cast<double>(ctx.open_streams ? ctx.open_streams() : 0));
     w.WriteGauge("blocking_pool_threads", "Threads of the blocking pool.", static_cast<double>(pool.threads()));
     w.WriteGauge("blocking_pool_busy", "Blocking-pool threads running a task.", static_cast<double>(pool.busy()));
     w.WriteGauge("blocking_pool_queued", "Tasks waiting for a blocking-pool thread.",
@@ -242,6 +244,7 @@ int RunServe(const Config& c) {
     return 1;
   }
   ctx.open_connections = [&server] { return server.connections(); };
+  ctx.open_streams = [&server] { return server.open_streams(); };
   server.OnSignals({SIGTERM, SIGINT}, [&ctx, &server](int signal) {
     if (ctx.lifecycle.exchange(api::Lifecycle::kDraining) == api::Lifecycle::kDraining) return;
     obs::LogInfo("shutting down", {{"signal", signal == SIGTERM ? "SIGTERM" : "SIGINT"}});

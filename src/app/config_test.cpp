@@ -63,6 +63,27 @@ TEST(Config, BadValuesNameTheSettingInOneLine) {
   EXPECT_NE(ErrorOf({{"invitation_ttl", "10s"}}).find("STUDIO_INVITATION_TTL"), std::string::npos);
 }
 
+TEST(Config, AgentSettings) {
+  Config d = BuildConfig({});
+  EXPECT_EQ(d.chat_provider, "auto");
+  EXPECT_EQ(d.llm_timeout, 120s);
+  EXPECT_TRUE(d.agent_quota.empty());
+  Config c = BuildConfig({{"chat_provider", "openai"},
+                          {"chat_model", "llama3.1"},
+                          {"llm_timeout", "30s"},
+                          {"agent_quota", "free=1000, pro = 100000"}});
+  EXPECT_EQ(c.chat_provider, "openai");
+  EXPECT_EQ(c.chat_model, "llama3.1");
+  EXPECT_EQ(c.llm_timeout, 30s);
+  ASSERT_EQ(c.agent_quota.size(), 2u);
+  EXPECT_EQ(c.agent_quota.at("free"), 1000);
+  EXPECT_EQ(c.agent_quota.at("pro"), 100000);
+  EXPECT_NE(ErrorOf({{"chat_provider", "gpt"}}).find("STUDIO_CHAT_PROVIDER"), std::string::npos);
+  EXPECT_NE(ErrorOf({{"agent_quota", "free"}}).find("STUDIO_AGENT_QUOTA"), std::string::npos);
+  EXPECT_NE(ErrorOf({{"agent_quota", "free=-1"}}).find("STUDIO_AGENT_QUOTA"), std::string::npos);
+  EXPECT_NE(ErrorOf({{"llm_timeout", "0s"}}).find("STUDIO_LLM_TIMEOUT"), std::string::npos);
+}
+
 TEST(Config, SecretsAreNeverEchoed) {
   auto e = ErrorOf({{"database_url", "mysql://root:hunter2hunter2@db/x"}});
   EXPECT_NE(e.find("DATABASE_URL"), std::string::npos);

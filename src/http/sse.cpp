@@ -43,14 +43,22 @@ void SseState::Notify() {
 }
 
 void SseState::Cancel() {
-  std::vector<std::function<void()>> callbacks;
   {
     std::lock_guard lock(mu);
     if (cancelled.exchange(true)) return;
-    callbacks.swap(on_cancel);
   }
   cv.notify_all();
-  for (auto& fn : callbacks) fn();
+  {
+    // Held while the callbacks run, so Finish() (the handler returning) waits for them: a callback
+    // may point into the handler's stack frame and must never run after the handler is gone.
+    std::lock_guard running(callbacks_mu);
+    std::vector<std::function<void()>> callbacks;
+    {
+      std::lock_guard lock(mu);
+      callbacks.swap(on_cancel);
+    }
+    for (auto& fn : callbacks) fn();
+  }
   Notify();
 }
 
@@ -89,10 +97,10 @@ SsePhase SseState::Answer(Response res, std::string why) {
 }
 
 void SseState::Finish() {
-  {
-    std::lock_guard lock(mu);
-    finished = true;
-  }
+  std::lock_guard running(callbacks_mu);  // waits for callbacks a concurrent Cancel() is running
+  std::lock_guard lock(mu);
+  finished = true;
+  on_cancel.clear();  // the handler (and whatever its callbacks point to) is gone
 }
 
 SseStream::SseStream(std::shared_ptr<SseState> state) : state_(std::move(state)) {}

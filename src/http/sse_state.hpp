@@ -40,6 +40,8 @@ struct SseState : std::enable_shared_from_this<SseState> {
   /// phase found: kPreparing means this answer is the one the client gets. Never throws.
   /// `error` is the internal detail of a failure, for the access record only.
   SsePhase Answer(Response res, std::string error = {});
+  /// The handler returned: cancel callbacks registered by it are dropped (waiting for any a concurrent
+  /// Cancel() is running), since they may point into its finished stack frame.
   void Finish();
 
   asio::any_io_executor strand;
@@ -55,6 +57,7 @@ struct SseState : std::enable_shared_from_this<SseState> {
   std::string error;                             // guarded by mu: why the handler failed (logged only)
   bool finished = false;                         // guarded by mu: the handler returned
   std::vector<std::function<void()>> on_cancel;  // guarded by mu
+  std::mutex callbacks_mu;                       // held while on_cancel callbacks run (see Cancel)
   std::atomic<bool> cancelled{false};
   std::atomic<bool> draining{false};
 };

@@ -88,3 +88,30 @@ TEST_F(SseStreamTest, ErrorAnswerOnlyReplacesAStreamThatHasNotStarted) {
 
 }  // namespace
 }  // namespace studio::http
+
+namespace studio::http {
+namespace {
+
+TEST_F(SseStreamTest, CancelCallbacksNeverRunAfterTheHandlerFinished) {
+  bool ran = false;
+  {
+    SseStream stream(state_);
+    stream.OnCancel([&ran] { ran = true; });
+  }
+  state_->Finish();  // the handler returned; its callbacks point into a gone frame
+  state_->Cancel();  // the connection closes afterwards, as every stream's does
+  EXPECT_FALSE(ran);
+}
+
+TEST_F(SseStreamTest, CancelBeforeFinishRunsTheCallbacksOnce) {
+  int runs = 0;
+  SseStream stream(state_);
+  stream.OnCancel([&runs] { ++runs; });
+  state_->Cancel();
+  state_->Cancel();
+  state_->Finish();
+  EXPECT_EQ(runs, 1);
+}
+
+}  // namespace
+}  // namespace studio::http

@@ -18,7 +18,7 @@
   and the agent: its settings, chat and run, conversations, widget keys with the public chat, and
   the OpenAI-compatible /v1 operations, whose errors come in OpenAI's shape (x-error-format); their
   event streams (each event validated against the schema the document's x-sse-events names) run
-  in OpenApiEventStreams, for now only with STUDIO_TEST_AGENT_STREAMS=1 (see AGENT_STREAMS_SKIP).
+  in OpenApiEventStreams.
 
 Needs Debian's python3-jsonschema (Draft 2020-12, the dialect of OpenAPI 3.1 schemas), and the
 model files of scripts/fetch-models.sh in $STUDIO_MODELS_DIR for the knowledge-base tests (skipped
@@ -43,12 +43,6 @@ ADMIN_PREFIX = "/api/v1/admin/"  # where the guard accepts the operator key (src
 INGEST_TIMEOUT = 120  # seconds for a document to be ingested by the server's workers (ASan builds are slow)
 HTTP_METHODS = ("get", "put", "post", "delete", "patch", "head", "options", "trace")
 ISO_UTC = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{3})?Z$")
-# A streamed agent turn registers SseStream::OnCancel with a reference to a CancellationToken on the
-# handler's stack (api/v1/agent_routes.cpp AnswerChat, api/v1/openai_routes.cpp); the server runs the
-# callbacks in SseState::Cancel() after the stream ends (http/server.cpp StreamEvents), when the
-# handler has returned: a stack use-after-return that throws, wedges or (with ASan's
-# detect_stack_use_after_return) crashes the server. Set STUDIO_TEST_AGENT_STREAMS=1 to run the test.
-AGENT_STREAMS_SKIP = "streamed agent turns use a dead CancellationToken (STUDIO_TEST_AGENT_STREAMS=1 runs it)"
 
 
 def load_document():
@@ -1098,11 +1092,8 @@ class OpenApiResponses(OpenApiTestCase):
 
 
 class OpenApiEventStreams(OpenApiTestCase):
-    """The agent's event streams, each event against the schema x-sse-events names. A server of its
-    own: a streamed turn currently crashes or wedges the server (see AGENT_STREAMS_SKIP), which must
-    not take the other suites' server down with it."""
+    """The agent's event streams, each event against the schema x-sse-events names."""
 
-    @unittest.skipUnless(os.environ.get("STUDIO_TEST_AGENT_STREAMS") == "1", AGENT_STREAMS_SKIP)
     def test_agent_event_streams(self):
         require_models(self)
         _, owner = self.onboard("Streams")

@@ -221,6 +221,7 @@ int RunServe(const Config& c) {
   so.header_timeout = c.header_timeout;
   so.shutdown_grace = c.shutdown_grace;
   so.cors_origins = c.cors_origins;
+  so.open_cors_paths = {"/api/v1/public/chat"};  // widget keys carry their own allowed origins
   so.hsts_max_age = c.hsts_max_age;
 
   http::ServerHooks hooks;

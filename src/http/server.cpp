@@ -398,7 +398,12 @@ void Session::ApplyCommonHeaders(const Request& req, Headers& headers, std::stri
     const auto& allowed = server_->options.cors_origins;
     bool any = std::find(allowed.begin(), allowed.end(), "*") != allowed.end();
     bool listed = std::find(allowed.begin(), allowed.end(), *origin) != allowed.end();
-    if (any || listed) {
+    const auto& open = server_->options.open_cors_paths;
+    if (!any && !listed && std::find(open.begin(), open.end(), req.path) != open.end()) {
+      headers.emplace_back("Access-Control-Allow-Origin", std::string(*origin));
+      headers.emplace_back("Access-Control-Expose-Headers",
+                           "X-Request-Id, Retry-After, RateLimit-Limit, RateLimit-Remaining, RateLimit-Reset");
+    } else if (any || listed) {
       headers.emplace_back("Access-Control-Allow-Origin", any && !listed ? "*" : std::string(*origin));
       if (listed) headers.emplace_back("Access-Control-Allow-Credentials", "true");
       headers.emplace_back("Access-Control-Expose-Headers",
@@ -576,7 +581,8 @@ awaitable<bool> Session::ReadRequest(Prepared& p) {
     if (req.Header("Origin") && req.Header("Access-Control-Request-Method")) {
       res.headers.emplace_back("Access-Control-Allow-Methods", allow);
       res.headers.emplace_back("Access-Control-Allow-Headers",
-                               "Authorization, Content-Type, Idempotency-Key, X-API-Key, X-Request-Id, X-Workspace-ID");
+                               "Authorization, Content-Type, Idempotency-Key, X-API-Key, X-Request-Id, X-Workspace-ID, "
+                               "X-Widget-Key");
       res.headers.emplace_back("Access-Control-Max-Age", "600");
     }
     co_await WriteResponse(req, std::move(res), p.keep_alive, {});

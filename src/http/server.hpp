@@ -44,6 +44,9 @@ struct ServerOptions {
   std::size_t max_streams = 4096;
   std::chrono::milliseconds shutdown_grace{30'000};
   std::vector<std::string> cors_origins;  // exact origins, or "*" for any
+  /// Paths whose handlers check the Origin themselves (the chat widget: each key has its own allowed
+  /// origins): any origin gets CORS headers there, never with credentials.
+  std::vector<std::string> open_cors_paths;
   int hsts_max_age = 0;                   // seconds; 0 = no Strict-Transport-Security header
 };
 

@@ -373,6 +373,23 @@ TEST_F(ServerTest, CorsAllowListAndPreflight) {
   EXPECT_EQ(pre.Header("Access-Control-Allow-Origin").value_or(""), "https://app.example.com");
 }
 
+TEST_F(ServerTest, OpenCorsPathsAnswerAnyOriginWithoutCredentials) {
+  ServerOptions o;
+  o.cors_origins = {"https://app.example.com"};
+  o.open_cors_paths = {"/ping"};
+  Start(o);
+  auto shop = Fetch(port_, "GET", "/ping", {}, {{"Origin", "https://shop.example.org"}});
+  EXPECT_EQ(shop.Header("Access-Control-Allow-Origin").value_or(""), "https://shop.example.org");
+  EXPECT_FALSE(shop.Header("Access-Control-Allow-Credentials"));
+  auto elsewhere = Fetch(port_, "GET", "/items/1", {}, {{"Origin", "https://shop.example.org"}});
+  EXPECT_FALSE(elsewhere.Header("Access-Control-Allow-Origin"));
+  auto pre = Fetch(port_, "OPTIONS", "/ping", {},
+                   {{"Origin", "https://shop.example.org"}, {"Access-Control-Request-Method", "POST"},
+                    {"Access-Control-Request-Headers", "x-widget-key, content-type"}});
+  EXPECT_EQ(pre.Header("Access-Control-Allow-Origin").value_or(""), "https://shop.example.org");
+  EXPECT_NE(pre.Header("Access-Control-Allow-Headers").value_or("").find("X-Widget-Key"), std::string::npos);
+}
+
 TEST_F(ServerTest, SlowlorisConnectionIsClosed) {
   Start();  // header_timeout = 500 ms
   TestConnection c(port_);

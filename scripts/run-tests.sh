@@ -11,4 +11,12 @@ export STUDIO_REQUIRE_PROMTOOL=1 STUDIO_REQUIRE_PYJWT=1
 # Word vectors and tokenizer ranks: fetched once per machine into a cache outside the clone.
 STUDIO_MODELS_DIR=$(scripts/fetch-models.sh | tail -n 1)
 export STUDIO_MODELS_DIR STUDIO_REQUIRE_MODELS=1
+# The official OpenAI SDK for tests/functional/test_openai_sdk.py, exactly as locked. Installed again
+# only when package.json or the lock file changed since the last install (npm ci empties
+# node_modules, the stamp goes with it).
+sdk_sum=$(cat tests/sdk/package.json tests/sdk/package-lock.json | sha256sum | cut -d' ' -f1)
+if [ "$(cat tests/sdk/node_modules/.installed-from 2>/dev/null)" != "$sdk_sum" ]; then
+  npm ci --prefix tests/sdk --no-audit --no-fund --loglevel=error
+  echo "$sdk_sum" >tests/sdk/node_modules/.installed-from
+fi
 exec scripts/with-postgres.sh ctest --test-dir "$build_dir" --output-on-failure -j "$(nproc)" --timeout 600

@@ -61,4 +61,17 @@ struct DlqRequest {
 /// `studio dlq …`: the dead-letter queue from the command line (JSON on stdout).
 int RunDlq(const Config& config, const DlqRequest& request);
 
+struct ChatRequest {
+  std::string workspace;  // id or slug
+  bool one_shot = false;  // --message was given: answer `message` and exit
+  std::string message;
+  bool json = false;  // one JSON line per turn instead of the streamed text and sources
+};
+
+/// `studio chat --workspace W`: talks to the workspace's agent straight through the database, one
+/// conversation (channel "cli") per run: questions are stdin's lines (or --message), answers are
+/// streamed to stdout with their sources. 0 when every turn was answered, 1 otherwise (unknown
+/// workspace, a turn that failed: the reason is on stderr).
+int RunChat(const Config& config, const ChatRequest& request);
+
 }  // namespace studio::app

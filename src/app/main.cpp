@@ -100,10 +100,11 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   app.set_version_flag("--version", std::string(studio::app::Version()));
 
-  std::map<std::string, CLI::Option*> serve_opts, migrate_opts, admin_opts, worker_opts, ingest_opts, dlq_opts;
+  std::map<std::string, CLI::Option*> serve_opts, migrate_opts, admin_opts, worker_opts, ingest_opts, dlq_opts,
+      chat_opts;
   std::map<std::string, std::string> serve_values, migrate_values, admin_values, worker_values, ingest_values,
-      dlq_values;
-  std::string serve_config, migrate_config, admin_config, worker_config, ingest_config, dlq_config;
+      dlq_values, chat_values;
+  std::string serve_config, migrate_config, admin_config, worker_config, ingest_config, dlq_config, chat_config;
 
   auto* serve = app.add_subcommand("serve", "Serve the HTTP API (embedded SQLite by default)");
   AddSettingOptions(*serve, serve_opts, serve_values, serve_config);
@@ -126,6 +127,13 @@ int main(int argc, char** argv) {
   AddSettingOptions(*dlq, dlq_opts, dlq_values, dlq_config);
   studio::app::DlqRequest dlq_request;
   AddDlqCommands(*dlq, dlq_request);
+  auto* chat = app.add_subcommand("chat", "Talk to a workspace's agent in the terminal (questions from stdin)");
+  AddSettingOptions(*chat, chat_opts, chat_values, chat_config);
+  studio::app::ChatRequest chat_request;
+  chat->add_option("--workspace", chat_request.workspace, "workspace id or slug")->required();
+  auto* chat_message =
+      chat->add_option("--message", chat_request.message, "answer this one question and exit (default: read stdin)");
+  chat->add_flag("--json", chat_request.json, "print each turn as one JSON line (reply, sources, usage, …)");
   auto* version = app.add_subcommand("version", "Print the version and commit");
 
   try {
@@ -155,6 +163,7 @@ int main(int argc, char** argv) {
                                       : worker->parsed() ? Layer(worker_opts, worker_values, worker_config)
                                       : ingest->parsed() ? Layer(ingest_opts, ingest_values, ingest_config)
                                       : dlq->parsed()    ? Layer(dlq_opts, dlq_values, dlq_config)
+                                      : chat->parsed()   ? Layer(chat_opts, chat_values, chat_config)
                                                          : Layer(migrate_opts, migrate_values, migrate_config));
   } catch (const ConfigError& e) {
     std::fprintf(stderr, "studio: %s\n", e.what());
@@ -168,5 +177,9 @@ int main(int argc, char** argv) {
     return studio::app::RunIngest(config, ingest_request);
   }
   if (dlq->parsed()) return studio::app::RunDlq(config, dlq_request);
+  if (chat->parsed()) {
+    chat_request.one_shot = chat_message->count() > 0;
+    return studio::app::RunChat(config, chat_request);
+  }
   return serve->parsed() ? studio::app::RunServe(config) : studio::app::RunMigrate(config);
 }

@@ -52,7 +52,10 @@ class SseStream {
   /// True once the server is shutting down; the stream may finish, but should do so soon.
   bool Draining() const;
   /// Registers a callback run once when the stream is cancelled (e.g. to abort an outbound call).
-  /// Runs immediately if already cancelled. Must be cheap and thread-safe.
+  /// Runs immediately if already cancelled. Must be cheap and thread-safe, and must own what it
+  /// touches (capture a shared_ptr, never a reference to the handler's locals): a client leaving
+  /// just as the handler returns can run it after the handler's frame is gone. Callbacks are
+  /// dropped once the server sees the handler finished.
   void OnCancel(std::function<void()> fn);
   /// Sleeps up to `d`, waking early on cancellation. Returns false if cancelled.
   bool WaitFor(std::chrono::milliseconds d);

@@ -1,6 +1,7 @@
 #include "api/v1/openai_routes.hpp"
 
 #include <chrono>
+#include <memory>
 
 #include "agent/agent.hpp"
 #include "core/json.hpp"
@@ -60,7 +61,7 @@ agent::TurnRequest TurnOf(const Caller& caller, const Json& body) {
     throw NotFound("The model '" + model.get<std::string>() + "' does not exist; GET /v1/models lists the agents.",
                    "model_not_found");
   }
-  if (body.contains("n") && body["n"] != 1) Invalid("n", "Only n = 1 is supported.");
+  if (body.contains("n") && !body["n"].is_null() && body["n"] != 1) Invalid("n", "Only n = 1 is supported.");
   const Json& messages = body.value("messages", Json());
   if (!messages.is_array() || messages.empty() || messages.size() > kMaxMessages) {
     Invalid("messages", "'messages' must be an array of 1 to 200 messages.");
@@ -132,8 +133,19 @@ void AddOpenAiRoutes(http::Router& router, ApiContext& ctx) {
         const Json body = req.JsonBody();
         if (!body.is_object()) throw BadRequest("The body must be a JSON object.", {}, "invalid_body");
         agent::TurnRequest turn = TurnOf(caller, body);
-        const Json stream_flag = body.value("stream", Json(false));
+        Json stream_flag = body.value("stream", Json(false));
+        if (stream_flag.is_null()) stream_flag = false;  // OpenAI accepts null as "not sent"
         if (!stream_flag.is_boolean()) Invalid("stream", "'stream' must be a boolean.");
+        // Checked before the turn runs: a bad option must not surface after the answer was stored.
+        bool include_usage = false;
+        const Json stream_options = body.value("stream_options", Json());
+        if (!stream_options.is_null()) {
+          const Json flag = stream_options.is_object() ? stream_options.value("include_usage", Json()) : Json("bad");
+          if (!flag.is_null() && !flag.is_boolean()) {
+            Invalid("stream_options.include_usage", "'stream_options.include_usage' must be a boolean.");
+          }
+          include_usage = flag.is_boolean() && flag.get<bool>();
+        }
         const std::int64_t created = NowSeconds();
 
         if (!stream_flag.get<bool>()) {
@@ -161,8 +173,9 @@ void AddOpenAiRoutes(http::Router& router, ApiContext& ctx) {
                       {"choices", Json::array({Json{{"index", 0}, {"delta", std::move(delta)}, {"finish_reason", std::move(finish)}}})}}
               .dump();
         };
-        llm::CancellationToken cancel;
-        stream.OnCancel([&cancel] { cancel.Cancel(); });
+        // Shared with the callback: the server may run it after this handler has returned.
+        auto cancel = std::make_shared<llm::CancellationToken>();
+        stream.OnCancel([cancel] { cancel->Cancel(); });
         bool first = true;
         auto on_token = [&](std::string_view delta) {
           Json d{{"content", delta}};
@@ -170,13 +183,12 @@ void AddOpenAiRoutes(http::Router& router, ApiContext& ctx) {
           first = false;
           return stream.Send("", chunk(std::move(d), nullptr)) ? llm::StreamAction::kContinue : llm::StreamAction::kStop;
         };
-        agent::TurnResult r = ctx.agent->Turn(turn, on_token, &cancel);
+        agent::TurnResult r = ctx.agent->Turn(turn, on_token, cancel.get());
         if (first) stream.Send("", chunk(Json{{"role", "assistant"}, {"content", ""}}, nullptr));
         Json last = Json::parse(chunk(Json::object(), FinishReasonOf(r)));
         last["sources"] = SourcesJson(r.sources);
         stream.Send("", last.dump());
-        const Json options_json = body.value("stream_options", Json::object());
-        if (options_json.is_object() && options_json.value("include_usage", false)) {
+        if (include_usage) {
           Json usage = Json::parse(chunk(Json::object(), nullptr));
           usage["choices"] = Json::array();
           usage["usage"] = UsageJson(r.usage);

@@ -208,7 +208,31 @@ TurnResult AgentService::Turn(const TurnRequest& req, const llm::TokenCallback& 
   }
   const bool fallback = hits.empty();
 
-  // 4. The user's message is stored before the model is called.
+  // 4. The prompt, built before anything is stored: a turn refused here (422 MESSAGE_TOO_LONG)
+  // leaves the conversation as it was.
+  Prompt prompt;
+  const bool call_model = !fallback || config.fallback_mode == FallbackMode::kModel;
+  if (call_model) {
+    PromptInput in;
+    in.system = SystemMessage(config);
+    for (const auto& instruction : req.client_instructions) in.system += "\n\nInstructions from the integration:\n" + instruction;
+    in.system += ContextNote(req.context);
+    if (fallback) {
+      in.system += "\n\nNothing in the company's documents matches this question. Say so plainly, and do not "
+                   "present anything as coming from the documents.";
+    }
+    in.summary = summary;
+    for (const auto& h : history) in.history.push_back({h.role, h.content});
+    in.user_message = req.message;
+    for (const auto& h : hits) in.passages.push_back({h.title, h.text});
+    in.budget = config.context_budget;
+    prompt = BuildPrompt(in, tokenizer_);
+    prompt.request.temperature = config.temperature;
+    prompt.request.max_tokens = config.max_tokens;
+    prompt.request.stream = static_cast<bool>(on_token);
+  }
+
+  // The user's message is stored before the model is called.
   TurnResult result;
   result.context_budget = config.context_budget;
   result.conversation_id = loaded.conversation ? loaded.conversation->id : NewId("cnv_");
@@ -238,26 +262,7 @@ TurnResult AgentService::Turn(const TurnRequest& req, const llm::TokenCallback& 
 
   // 5. The answer.
   llm::ChatResponse response;
-  Prompt prompt;
-  const bool call_model = !fallback || config.fallback_mode == FallbackMode::kModel;
   if (call_model) {
-    PromptInput in;
-    in.system = SystemMessage(config);
-    for (const auto& instruction : req.client_instructions) in.system += "\n\nInstructions from the integration:\n" + instruction;
-    in.system += ContextNote(req.context);
-    if (fallback) {
-      in.system += "\n\nNothing in the company's documents matches this question. Say so plainly, and do not "
-                   "present anything as coming from the documents.";
-    }
-    in.summary = summary;
-    for (const auto& h : history) in.history.push_back({h.role, h.content});
-    in.user_message = req.message;
-    for (const auto& h : hits) in.passages.push_back({h.title, h.text});
-    in.budget = config.context_budget;
-    prompt = BuildPrompt(in, tokenizer_);
-    prompt.request.temperature = config.temperature;
-    prompt.request.max_tokens = config.max_tokens;
-    prompt.request.stream = static_cast<bool>(on_token);
     try {
       response = model_.Chat(prompt.request, on_token, cancel);
     } catch (const llm::StreamInterruptedError& e) {
@@ -291,6 +296,7 @@ TurnResult AgentService::Turn(const TurnRequest& req, const llm::TokenCallback& 
                       ? "interrupted"
                       : "complete";
   result.usage = response.usage;
+  result.context_tokens = call_model ? prompt.prompt_tokens : 0;
   if (!result.usage.reported && call_model) {
     result.usage.prompt_tokens = prompt.prompt_tokens;
     result.usage.completion_tokens = static_cast<int>(tokenizer_.Count(response.content));

@@ -7,8 +7,9 @@
 //   ─► store the answer with its cited sources, confidence and token usage; meter usage.
 //
 // Two transactions per turn (three when the summary moves): the user's message is committed
-// before the model is called, the answer after. An answer cut short by a client that left is
-// stored as it stands, status "interrupted".
+// before the model is called, the answer after. A turn refused before that (404, 422
+// MESSAGE_TOO_LONG, 429 QUOTA_EXCEEDED) stores nothing. An answer cut short by a client that left
+// is stored as it stands, status "interrupted".
 //
 // Sources are exactly the passages the reply cites ("[n]" markers, llm/citations.hpp), in order
 // of first citation; a marker naming a passage the model was not given is ignored. Below the
@@ -83,6 +84,9 @@ struct TurnResult {
   std::string model;
   std::string finish_reason;
   int context_budget = 0;  // what the prompt had to fit in
+  /// The prompt's tokens as the agent counted them (cl100k_base, Prompt::prompt_tokens): always
+  /// <= context_budget; 0 when the model was not called (the fallback message).
+  int context_tokens = 0;
 };
 
 struct AgentOptions {

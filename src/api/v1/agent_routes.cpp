@@ -1,5 +1,7 @@
 #include "api/v1/agent_routes.hpp"
 
+#include <memory>
+
 #include "api/v1/body.hpp"
 #include "core/error.hpp"
 #include "llm/chat_model.hpp"
@@ -14,8 +16,14 @@ constexpr std::size_t kMaxMessageBytes = 10'000;
 constexpr std::size_t kMaxContextBytes = 4'096;
 constexpr std::size_t kMaxInputMessages = 100;
 
-Json UsageJson(const llm::Usage& u) {
-  return Json{{"promptTokens", u.prompt_tokens}, {"completionTokens", u.completion_tokens}, {"totalTokens", u.total_tokens()}};
+// The model's token counts, plus what the agent counted for the prompt it built and the budget
+// that prompt had to fit in (contextTokens <= contextBudget; 0 for the fallback without a model).
+Json UsageJson(const agent::TurnResult& r) {
+  return Json{{"promptTokens", r.usage.prompt_tokens},
+              {"completionTokens", r.usage.completion_tokens},
+              {"totalTokens", r.usage.total_tokens()},
+              {"contextTokens", r.context_tokens},
+              {"contextBudget", r.context_budget}};
 }
 
 Json SourcesJson(const std::vector<agent::Source>& sources) {
@@ -81,7 +89,7 @@ Json ChatResultJson(const agent::TurnResult& r) {
               {"messageId", r.message_id},
               {"confidence", r.confidence},
               {"sources", SourcesJson(r.sources)},
-              {"usage", UsageJson(r.usage)},
+              {"usage", UsageJson(r)},
               {"status", r.status},
               {"fallback", r.fallback},
               {"model", r.model}};
@@ -112,16 +120,17 @@ void AnswerChat(ApiContext& ctx, http::SseStream& stream, const agent::TurnReque
     stream.Respond(Response::MakeJson(200, ChatResultJson(ctx.agent->Turn(turn))));
     return;
   }
-  llm::CancellationToken cancel;
-  stream.OnCancel([&cancel] { cancel.Cancel(); });
+  // Shared with the callback: the server may run it after this handler has returned.
+  auto cancel = std::make_shared<llm::CancellationToken>();
+  stream.OnCancel([cancel] { cancel->Cancel(); });
   auto on_token = [&stream](std::string_view delta) {
     return stream.Send("token", Json{{"delta", delta}}.dump()) ? llm::StreamAction::kContinue : llm::StreamAction::kStop;
   };
-  agent::TurnResult r = ctx.agent->Turn(turn, on_token, &cancel);
+  agent::TurnResult r = ctx.agent->Turn(turn, on_token, cancel.get());
   stream.Send("sources", Json{{"sources", SourcesJson(r.sources)}}.dump());
   stream.Send("done", Json{{"messageId", r.message_id},
                            {"conversationId", r.conversation_id},
-                           {"usage", UsageJson(r.usage)},
+                           {"usage", UsageJson(r)},
                            {"confidence", r.confidence},
                            {"status", r.status},
                            {"fallback", r.fallback},
@@ -136,7 +145,8 @@ void AddAgentRoutes(http::Router& router, ApiContext& ctx) {
 
   AddGuarded(router, ctx, "PUT", "/api/v1/agents/customer-service/config", [&ctx](Request& req, const Caller& caller) {
     Json body = ObjectBody(req);
-    body.erase("workspaceId");  // checked by the guard
+    CheckBodyWorkspace(body, caller.Get().workspace_id);
+    body.erase("workspaceId");
     return Response::MakeJson(200, agent::ToJson(ctx.agent->UpdateConfig(caller.Get().workspace_id, body)));
   });
 
@@ -144,6 +154,7 @@ void AddAgentRoutes(http::Router& router, ApiContext& ctx) {
                 [&ctx](Request& req, const Caller& caller, http::SseStream& stream) {
                   Json body = ObjectBody(req);
                   RejectUnknownFields(body, {"message", "conversationId", "context", "stream", "workspaceId"});
+                  CheckBodyWorkspace(body, caller.Get().workspace_id);
                   agent::TurnRequest turn = TurnOf(caller, "api");
                   ParseChatFields(body, turn);
                   AnswerChat(ctx, stream, turn, WantsStream(req, body));
@@ -153,6 +164,7 @@ void AddAgentRoutes(http::Router& router, ApiContext& ctx) {
                 [&ctx](Request& req, const Caller& caller, http::SseStream& stream) {
                   Json body = ObjectBody(req);
                   RejectUnknownFields(body, {"message", "input", "conversationId", "context", "stream", "workspaceId"});
+                  CheckBodyWorkspace(body, caller.Get().workspace_id);
                   agent::TurnRequest turn = TurnOf(caller, "api");
                   const bool has_input = body.contains("input") && !body["input"].is_null();
                   if (has_input == body.contains("message")) {

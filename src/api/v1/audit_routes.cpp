@@ -7,6 +7,7 @@
 #include <string_view>
 #include <utility>
 
+#include "agent/agent.hpp"
 #include "api/v1/iso_time.hpp"
 #include "api/v1/or_null.hpp"
 #include "api/v1/paging.hpp"
@@ -14,6 +15,7 @@
 #include "core/error.hpp"
 #include "core/json.hpp"
 #include "identity/workspace_service.hpp"
+#include "store/agent_repo.hpp"
 #include "store/audit_repo.hpp"
 #include "store/usage_repo.hpp"
 
@@ -89,12 +91,16 @@ void AddAuditRoutes(http::Router& router, ApiContext& ctx) {
     std::int64_t now = identity::AuthService::Now();
     auto period = CurrentMonth(now);
     std::string plan;
-    // One read transaction: every count comes from the same snapshot.
+    store::AgentUsage agent_usage;
+    // One read transaction: every count comes from the same snapshot. The agent's counters are
+    // kept per UTC day (what AgentService::Usage sums): the period's days up to today.
     store::WorkspaceUsage u = ctx.db->ReadValue([&](store::Tx& tx) {
       identity::RoleOrNotFound(tx, workspace_id, caller.Get());
       auto ws = store::workspaces::FindById(tx, workspace_id);
       if (!ws) throw NotFound("The workspace does not exist.");
       plan = ws->plan;
+      agent_usage =
+          store::agent_usage::Sum(tx, workspace_id, agent::DayOf(period.first * 1000), agent::DayOf(now * 1000));
       return store::usage::ForWorkspace(tx, workspace_id, period.first, now);
     });
     Json body{{"workspaceId", workspace_id},
@@ -109,6 +115,10 @@ void AddAuditRoutes(http::Router& router, ApiContext& ctx) {
                                {"usedThisPeriod", u.api_keys_used_in_period}}},
               {"invitations", Json{{"pending", u.invitations_pending}}},
               {"auditEvents", Json{{"thisPeriod", u.audit_events_in_period}}},
+              {"agent", Json{{"messages", agent_usage.messages},
+                             {"llmCalls", agent_usage.llm_calls},
+                             {"tokensIn", agent_usage.tokens_in},
+                             {"tokensOut", agent_usage.tokens_out}}},
               {"generatedAt", IsoUtc(now)}};
     return Response::MakeJson(200, body);
   });

@@ -50,4 +50,12 @@ void RejectUnknownFields(const Json& body, std::initializer_list<std::string_vie
     throw BadRequest("These fields cannot be set: " + names + ".", std::move(errors), "UNKNOWN_FIELDS");
 }
 
+void CheckBodyWorkspace(const Json& body, const std::string& workspace_id) {
+  if (auto it = body.find("workspaceId"); it != body.end() && !it->is_null()) {
+    if (!it->is_string() || it->get<std::string>() != workspace_id) {
+      throw Forbidden("'workspaceId' names another workspace than the credentials.", "WORKSPACE_MISMATCH");
+    }
+  }
+}
+
 }  // namespace studio::api::v1

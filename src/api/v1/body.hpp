@@ -22,4 +22,8 @@ Json ObjectBody(const http::Request& req);
 /// may not (mass assignment), and a typo does not silently do nothing.
 void RejectUnknownFields(const Json& body, std::initializer_list<std::string_view> allowed);
 
+/// A seed-style body's `workspaceId`, when given, must be the caller's workspace (the guard checks
+/// the X-Workspace-ID header): 403 WORKSPACE_MISMATCH otherwise.
+void CheckBodyWorkspace(const Json& body, const std::string& workspace_id);
+
 }  // namespace studio::api::v1

@@ -183,15 +183,6 @@ ingest::SourceInput FromMultipart(const Request& req, const ingest::IngestionOpt
   return in;
 }
 
-// The workspaceId of a seed-style body must be the caller's (the guard already checked the header).
-void CheckBodyWorkspace(const Json& body, const identity::Principal& p) {
-  if (auto it = body.find("workspaceId"); it != body.end() && !it->is_null()) {
-    if (!it->is_string() || it->get<std::string>() != p.workspace_id) {
-      throw Forbidden("'workspaceId' names another workspace than the credentials.", "WORKSPACE_MISMATCH");
-    }
-  }
-}
-
 std::string DocumentIdOf(const Request& req) { return std::string(req.Param("documentId")); }
 
 Response Accepted(ApiContext& ctx, const ingest::Submitted& s) {
@@ -214,7 +205,7 @@ void AddDocumentRoutes(http::Router& router, ApiContext& ctx) {
       [&ctx, &defaults](Request& req, const Caller& caller) {
         Json body = ObjectBody(req);
         RejectUnknownFields(body, {"documents", "workspaceId"});
-        CheckBodyWorkspace(body, caller.Get());
+        CheckBodyWorkspace(body, caller.Get().workspace_id);
         const Json& docs = body.contains("documents") ? body["documents"] : Json();
         if (!docs.is_array() || docs.empty() || docs.size() > kMaxBatch) {
           throw ValidationFailed("'documents' must be an array of 1 to 100 documents.",
@@ -267,7 +258,7 @@ void AddDocumentRoutes(http::Router& router, ApiContext& ctx) {
           in = FromMultipart(req, defaults);
         } else {
           Json body = ObjectBody(req);
-          CheckBodyWorkspace(body, caller.Get());
+          CheckBodyWorkspace(body, caller.Get().workspace_id);
           in = FromJson(body, defaults, ctx.max_upload_bytes);
         }
         in.workspace_id = caller.Get().workspace_id;

@@ -118,10 +118,7 @@ void AddSearchRoutes(http::Router& router, ApiContext& ctx) {
   AddGuarded(router, ctx, "POST", "/api/v1/search", [&ctx](Request& req, const Caller& caller) {
     Json body = ObjectBody(req);
     RejectUnknownFields(body, {"query", "topK", "mode", "filter", "threshold", "mmrLambda", "workspaceId"});
-    if (auto it = body.find("workspaceId"); it != body.end() && !it->is_null() &&
-                                            (!it->is_string() || it->get<std::string>() != caller.Get().workspace_id)) {
-      throw Forbidden("'workspaceId' names another workspace than the credentials.", "WORKSPACE_MISMATCH");
-    }
+    CheckBodyWorkspace(body, caller.Get().workspace_id);
     search::SearchRequest sr;
     sr.query = RequiredString(body, "query", 4096);
     if (auto it = body.find("topK"); it != body.end() && !it->is_null()) {

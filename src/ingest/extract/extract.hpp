@@ -114,6 +114,11 @@ struct IsolationOptions {
   /// time; it is killed and a fresh child is forked, up to `start_attempts` children in all.
   std::chrono::milliseconds start_timeout{5'000};
   int start_attempts = 3;
+  /// A child that started but has no result after this long is also replaced (within
+  /// `start_attempts` and `wall_timeout`). -1: 15 s in AddressSanitizer builds, whose allocator has
+  /// no fork handlers, so a child can hang on an inherited lock in any allocation, not only its
+  /// first ones; never otherwise (glibc and jemalloc are fork-safe).
+  std::chrono::milliseconds stall_timeout{-1};
   /// Tests only: runs in the child before extracting (e.g. to crash it on purpose).
   void (*child_hook)() = nullptr;
   /// Tests only: runs in the child before its proof of life (e.g. to hang one child).

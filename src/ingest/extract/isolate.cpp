@@ -17,6 +17,9 @@
 //    other thread held at the moment of fork; such a child hangs in its first allocations. So the
 //    child allocates in several size classes and writes one byte before it parses; a child that
 //    stays silent for `start_timeout` is killed and replaced by a fresh fork;
+//  - AddressSanitizer's child can also hang later (any allocation may need a lock, e.g. a size
+//    class refill or its stack depot); in such builds a child without a result after
+//    `stall_timeout` (15 s) is replaced too;
 //  - if a lock held by some other thread at fork time (e.g. ICU's converter cache) blocks the
 //    child later, the wall-clock timeout kills it and the job fails with PARSER_TIMEOUT.
 
@@ -241,6 +244,15 @@ ChildResult Collect(pid_t pid, int fd, Clock::time_point deadline, std::size_t m
   return result;
 }
 
+std::chrono::milliseconds StallTimeout(const IsolationOptions& options) {
+  if (options.stall_timeout.count() >= 0) return options.stall_timeout;
+#ifdef STUDIO_EXTRACT_ASAN
+  return std::chrono::seconds(15);
+#else
+  return std::chrono::milliseconds(0);
+#endif
+}
+
 enum class Start { kRunning, kExited, kSilent };
 
 // Waits for the child's proof of life (one byte) for at most `limit`.
@@ -306,7 +318,10 @@ ExtractedDocument ExtractIsolated(const std::string& path, Format format, const 
       if (child < options.start_attempts && Clock::now() < deadline) continue;
       TimedOut("the parser process did not start");
     }
-    result = Collect(pid, read_end.get(), deadline, max_output);
+    const auto stall = StallTimeout(options);
+    const bool may_retry = stall.count() > 0 && child < options.start_attempts;
+    result = Collect(pid, read_end.get(), may_retry ? std::min(deadline, Clock::now() + stall) : deadline, max_output);
+    if (result.timed_out && may_retry && Clock::now() < deadline) continue;  // killed and reaped: a fresh child
     break;
   }
 

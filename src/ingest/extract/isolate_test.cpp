@@ -151,6 +151,23 @@ TEST_F(IsolateTest, AChildThatNeverStartsIsReplacedByAFreshOne) {
   EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(10));
 }
 
+TEST_F(IsolateTest, AChildThatStallsAfterStartingIsReplacedWhenAllowed) {
+  const std::string marker = dir_.Path("stalled-once");
+  std::snprintf(g_hang_marker, sizeof g_hang_marker, "%s", marker.c_str());
+  IsolationOptions options;
+  options.child_hook = &HangOnceHook;  // the first child hangs while extracting, the next one works
+  options.stall_timeout = std::chrono::milliseconds(300);
+  const std::string path = dir_.Write("doc.txt", "hello");
+  EXPECT_EQ(ExtractIsolated(path, Format::kText, ExtractLimits{}, options).text, "hello");
+  EXPECT_EQ(access(marker.c_str(), F_OK), 0);  // the first child did hang
+
+  // Without a stall limit the same hang is the wall-clock timeout: nothing is retried.
+  unlink(marker.c_str());
+  options.stall_timeout = std::chrono::milliseconds(0);
+  options.wall_timeout = std::chrono::milliseconds(500);
+  EXPECT_EQ(ErrorCode([&] { ExtractIsolated(path, Format::kText, ExtractLimits{}, options); }), "PARSER_TIMEOUT");
+}
+
 TEST_F(IsolateTest, OutOfMemoryIsACrash) {
 #if defined(__SANITIZE_ADDRESS__)
   GTEST_SKIP() << "RLIMIT_AS is not applied under AddressSanitizer";

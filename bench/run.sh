@@ -3,6 +3,8 @@
 # body on GET /status/live, then the micro-benchmarks. The server under test is pinned to core 0
 # and wrk to core 1 (taskset), so both servers get exactly one core.
 #   bench/run.sh BUILD_DIR        (a Release build; DURATION=10 CONNECTIONS=32 to change the load)
+#   bench/run.sh BUILD_DIR agent  (only the agent section; AGENT_ARGS="--samples 1000" etc. are passed
+#                                  to bench/agent_bench.py)
 set -euo pipefail
 build_dir=${1:?usage: bench/run.sh BUILD_DIR}
 cd "$(dirname "$0")/.."
@@ -46,6 +48,43 @@ start_studio() {
   studio_pid=$!
   pids+=("$studio_pid")
 }
+
+# The customer-service agent with a chat model that answers at once (tests/fakes/fake_openai.py):
+# time to first streamed token at 50 conversations over a ~11,000-chunk workspace, and RSS with
+# 1,000 streams open. studio gets core $server_cpu; the fake and the client share core $client_cpu.
+agent_section() {
+  echo
+  echo "== agent: time to first token (50 conversations, ~11,000 chunks) and RSS with 1,000 open streams"
+  local models=$1
+  if [ -z "$models" ]; then echo "agent: skipped (no model data)"; return 0; fi
+  # ~4 descriptors per open stream in studio (client socket, model connection, curl's wakeup pair).
+  ulimit -n "$(ulimit -Hn)" 2>/dev/null || ulimit -n 16384 || true
+  taskset -c "$client_cpu" python3 tests/fakes/fake_openai.py --backlog 4096 >"$work/fake.port" 2>"$work/fake.log" &
+  local fake_pid=$!
+  pids+=("$fake_pid")
+  for _ in $(seq 1 100); do [ -s "$work/fake.port" ] && break; sleep 0.05; done
+  local fake_port port pid
+  fake_port=$(head -n 1 "$work/fake.port")
+  port=$(free_port)
+  mkdir -p "$work/data-agent"
+  STUDIO_LISTEN=127.0.0.1:$port STUDIO_DATA_DIR="$work/data-agent" STUDIO_IO_THREADS=1 STUDIO_MODELS_DIR=$models \
+    STUDIO_EMBEDDER=local STUDIO_CHAT_PROVIDER=openai OPENAI_BASE_URL="http://127.0.0.1:$fake_port" \
+    OPENAI_API_KEY=sk-test-key STUDIO_RATE_LIMIT_PER_IP=0 STUDIO_RATE_LIMIT_PER_WORKSPACE=0 \
+    STUDIO_RATE_LIMIT_ENDPOINTS=false taskset -c "$server_cpu" "$studio" serve >"$work/studio-agent.log" 2>&1 &
+  pid=$!
+  pids+=("$pid")
+  wait_http "http://127.0.0.1:$port/status/live"
+  # shellcheck disable=SC2086 # AGENT_ARGS is a list of options
+  taskset -c "$client_cpu" python3 bench/agent_bench.py --studio-port "$port" --studio-pid "$pid" \
+    --fake-port "$fake_port" --models "$models" ${AGENT_ARGS:-} || echo "agent: the benchmark failed (studio's log: $work/studio-agent.log)"
+  kill -TERM "$pid"; wait "$pid" 2>/dev/null || true
+  kill -TERM "$fake_pid"; wait "$fake_pid" 2>/dev/null || true
+}
+
+if [ "${2:-}" = agent ]; then
+  agent_section "$(scripts/fetch-models.sh | tail -n 1)"
+  exit 0
+fi
 
 echo "== load: GET /status/live, wrk -t1 -c$connections -d${duration}s, server on cpu $server_cpu, wrk on cpu $client_cpu"
 
@@ -143,12 +182,9 @@ if [ -x "$build_dir/bench/search/search_bench" ]; then
   "$build_dir/bench/search/search_bench"
 fi
 
-# The next two need the model data (word vectors, tokenizer ranks); fetched once per machine.
-models=""
-if [ -x "$build_dir/bench/ingest/ingest_bench" ] || [ -x "$build_dir/bench/quality/quality_eval" ]; then
-  models=$(scripts/fetch-models.sh | tail -n 1) || models=""
-  [ -n "$models" ] || echo "bench: the model data could not be fetched (scripts/fetch-models.sh); ingestion and quality skipped"
-fi
+# The next three need the model data (word vectors, tokenizer ranks); fetched once per machine.
+models=$(scripts/fetch-models.sh | tail -n 1) || models=""
+[ -n "$models" ] || echo "bench: the model data could not be fetched (scripts/fetch-models.sh); ingestion, agent and quality skipped"
 
 if [ -n "$models" ] && [ -x "$build_dir/bench/ingest/ingest_bench" ]; then
   echo
@@ -157,6 +193,8 @@ if [ -n "$models" ] && [ -x "$build_dir/bench/ingest/ingest_bench" ]; then
   STUDIO_MODELS_DIR=$models STUDIO_PG_DURABLE=1 scripts/with-postgres.sh "$build_dir/bench/ingest/ingest_bench" \
     --text-docs 1000 --pdf-docs 100 --pg-docs 300
 fi
+
+agent_section "$models"
 
 if [ -n "$models" ] && [ -x "$build_dir/bench/quality/quality_eval" ]; then
   echo

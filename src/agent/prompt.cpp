@@ -86,7 +86,11 @@ Prompt BuildPrompt(const PromptInput& in, const search::Tokenizer& tokenizer) {
   int context_left = left - kFramingPerMessage - count(llm::FormatContext(std::vector<llm::ContextPassage>{{1, "", ""}}));
   for (std::size_t i = 0; i < in.passages.size() && context_left > 0; ++i) {
     const auto& p = in.passages[i];
-    const int cost = count("[" + std::to_string(picked.size() + 1) + "] " + p.title + "\n" + p.text + "\n\n");
+    // Built with append: GCC 12 at -O3 reports a false -Wrestrict on the chained operator+ form.
+    std::string block = "[";
+    block.append(std::to_string(picked.size() + 1)).append("] ").append(p.title).append("\n");
+    block.append(p.text).append("\n\n");
+    const int cost = count(block);
     if (cost <= context_left) {
       picked.push_back(i);
       context_left -= cost;

@@ -111,6 +111,20 @@ awaitable<Response> RunOnPool(BlockingPool& pool, std::function<Response()> fn) 
   co_return std::move(pending->result);
 }
 
+// jemalloc (linked into release builds; absent under sanitizers, hence the weak reference) keeps a
+// per-thread cache of freed blocks. A stream thread frees a turn's worth of allocations and then
+// waits seconds on the model, so its cache would pin that memory per open stream (measured: three
+// quarters of ~600 KiB per stream, docs/PERFORMANCE.md); stream threads allocate straight from the
+// shared arenas instead.
+extern "C" int mallctl(const char* name, void* oldp, std::size_t* oldlenp, void* newp, std::size_t newlen)
+    __attribute__((weak));
+
+void DisableThreadCache() {
+  if (mallctl == nullptr) return;
+  bool enabled = false;
+  mallctl("thread.tcache.enabled", nullptr, nullptr, &enabled, sizeof enabled);
+}
+
 // The threads that run SSE handlers, one per open stream. A stream's handler mostly waits (seconds
 // on a remote model, a timer, a queue), so it gets a thread of its own rather than one of the few
 // blocking-pool threads that serve database work. Threads are detached; instead of joining, the
@@ -178,6 +192,7 @@ class StreamThreads : public std::enable_shared_from_this<StreamThreads> {
 
   static void* Main(void* arg) {
     pthread_setname_np(pthread_self(), "studio-sse");
+    DisableThreadCache();
     std::unique_ptr<Job> job(static_cast<Job*>(arg));
     job->body();
     std::shared_ptr<StreamThreads> owner = std::move(job->owner);

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """A fake OpenAI-compatible API for tests (Python 3 standard library only).
 
-    python3 tests/fakes/fake_openai.py [--api-key KEY] [--fault JSON]... [--exit-on-eof]
+    python3 tests/fakes/fake_openai.py [--api-key KEY] [--fault JSON]... [--exit-on-eof] [--backlog N]
 
 Listens on 127.0.0.1, port 0, and prints the port on stdout (one line) when it is ready.
 
@@ -31,6 +31,12 @@ Control routes, for the tests that drive the fake (no authentication):
   POST /_fake/options   {"reverse_data": bool} (answer embeddings in reverse index order)
                         {"chat_reply": "TEXT"} (what chat completions answer; null: the echo)
                         {"chat_token_delay_ms": N} (a pause before each streamed token)
+                        {"chat_hold_ms": N} (a stream pauses N ms after its first token, or until the
+                        client closes the connection: keeps streams open with a token delivered)
+                        {"record": false} (API requests are no longer recorded: a long benchmark
+                        run would grow /_fake/requests without bound; true again to resume)
+                        {"tcp_nodelay": true} (answers are written with TCP_NODELAY: without it, Nagle
+                        holds a stream's first chunk until the client's delayed ACK, ~40 ms)
   POST /_fake/reset     clears requests, faults and options
 
 A FAULT applies to the next `count` (default 1) API requests whose path matches `path` (default:
@@ -54,6 +60,8 @@ import hashlib
 import itertools
 import json
 import re
+import select
+import socket
 import struct
 import sys
 import threading
@@ -128,7 +136,8 @@ class State:
 
     def record(self, entry):
         with self.lock:
-            self.requests.append(entry)
+            if self.options.get("record", True):
+                self.requests.append(entry)
 
     def option(self, name, default=None):
         with self.lock:
@@ -137,11 +146,13 @@ class State:
 
 class SseReply:
     """A route's answer sent as Server-Sent Events: one `data:` event per chunk, then `data: [DONE]`.
-    `delay_ms` is paused before each chunk whose delta carries content (a token)."""
+    `delay_ms` is paused before each chunk whose delta carries content (a token); `hold_ms` after
+    the first such chunk (cut short when the client closes the connection)."""
 
-    def __init__(self, chunks, delay_ms=0):
+    def __init__(self, chunks, delay_ms=0, hold_ms=0):
         self.chunks = chunks
         self.delay_ms = delay_ms
+        self.hold_ms = hold_ms
 
 
 def chat_tokens(text):
@@ -236,6 +247,7 @@ class Handler(BaseHTTPRequestHandler):
         self.end_headers()
         drop_after = self.fault.get("drop_after_chunks")
         entry["chunks_sent"] = 0
+        held = False
         try:
             for chunk in reply.chunks:
                 if drop_after is not None and entry["chunks_sent"] >= drop_after:
@@ -248,6 +260,13 @@ class Handler(BaseHTTPRequestHandler):
                     time.sleep(reply.delay_ms / 1000)
                 self._write_chunk(b"data: " + json.dumps(chunk).encode() + b"\n\n")
                 entry["chunks_sent"] += 1
+                if reply.hold_ms and not held and choices[0].get("delta", {}).get("content"):
+                    held = True
+                    # Readable before the hold ends: the client closed (or sent something; a
+                    # streaming client does not), so stop holding and let the write notice it.
+                    if select.select([self.connection], [], [], reply.hold_ms / 1000)[0]:
+                        if not self.connection.recv(1, socket.MSG_PEEK):
+                            raise ConnectionResetError("client closed during the hold")
             self._write_chunk(b"data: [DONE]\n\n")
             self._write_chunk(b"")
         except (BrokenPipeError, ConnectionResetError):
@@ -281,6 +300,8 @@ class Handler(BaseHTTPRequestHandler):
             pass  # the client gave up (e.g. its timeout during a delay fault)
 
     def _api(self, method, path, raw):
+        if self.state.option("tcp_nodelay"):
+            self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         authorization = self.headers.get("Authorization", "")
         try:
             body = json.loads(raw) if raw else None
@@ -437,7 +458,7 @@ class Handler(BaseHTTPRequestHandler):
         chunks.append(chunk({}, finish_reason))
         if include_usage:
             chunks.append({**head, "object": "chat.completion.chunk", "choices": [], "usage": usage})
-        return 200, SseReply(chunks, self.state.option("chat_token_delay_ms", 0))
+        return 200, SseReply(chunks, self.state.option("chat_token_delay_ms", 0), self.state.option("chat_hold_ms", 0))
 
     # --- control routes ---------------------------------------------------------------------------
 
@@ -472,11 +493,15 @@ def main():
                         help="a fault to script from the start (repeatable), e.g. '{\"status\": 500, \"count\": 2}'")
     parser.add_argument("--exit-on-eof", action="store_true",
                         help="exit when stdin closes (a test that spawns the fake dies → the fake goes too)")
+    parser.add_argument("--backlog", type=int, default=ThreadingHTTPServer.request_queue_size,
+                        help="listen backlog (default 5, the standard library's): raise it for benchmarks that "
+                             "open many connections at once, or the overflow waits for SYN retransmits (1 s, 3 s)")
     args = parser.parse_args()
 
     Handler.state = State(args.api_key)
     Handler.state.add_faults(json.loads(f) for f in args.fault)
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server_class = type("Server", (ThreadingHTTPServer,), {"request_queue_size": args.backlog})
+    server = server_class(("127.0.0.1", 0), Handler)
     server.daemon_threads = True
     if args.exit_on_eof:
         def watch_stdin():

@@ -45,7 +45,8 @@ std::string ContentOf(const Json& content, const std::string& param) {
     if (!part.is_object() || part.value("type", "") != "text" || !part.contains("text") || !part["text"].is_string()) {
       Invalid(param, "Only text content parts are supported.");
     }
-    out += (out.empty() ? "" : "\n") + part["text"].get<std::string>();
+    if (!out.empty()) out += '\n';
+    out += part["text"].get_ref<const std::string&>();
   }
   return out;
 }

@@ -7,6 +7,7 @@
 
 #include "agent/memory.hpp"
 #include "agent/prompt.hpp"
+#include "core/clock.hpp"
 #include "core/error.hpp"
 #include "core/ids.hpp"
 #include "llm/citations.hpp"
@@ -23,11 +24,6 @@ namespace {
 
 constexpr int kMaxStoredHistory = 200;  // messages loaded per turn, at most (memory_window <= 100)
 constexpr std::size_t kTitleBytes = 80;
-
-std::int64_t NowMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 std::string Utf8Prefix(const std::string& s, std::size_t max_bytes) {
   if (s.size() <= max_bytes) return s;
@@ -89,6 +85,12 @@ Json SourceJson(const Source& s) {
               {"snippet", s.snippet}};
 }
 
+Json SourcesJson(const std::vector<Source>& sources) {
+  Json out = Json::array();
+  for (const auto& s : sources) out.push_back(SourceJson(s));
+  return out;
+}
+
 AgentService::AgentService(store::Db& db, search::Retriever& retriever, const search::Tokenizer& tokenizer,
                            llm::ChatModel& model, AgentOptions options)
     : db_(db), retriever_(retriever), tokenizer_(tokenizer), model_(model), options_(std::move(options)) {}
@@ -103,7 +105,7 @@ AgentConfig AgentService::UpdateConfig(std::string_view workspace_id, const Json
   db_.Write([&](store::Tx& tx) {
     auto stored = store::agent_configs::Find(tx, workspace_id, kCustomerService);
     merged = MergeUpdate(stored ? Json::parse(*stored, nullptr, false) : Json::object(), body);
-    store::agent_configs::Put(tx, workspace_id, kCustomerService, merged.dump(), NowMs());
+    store::agent_configs::Put(tx, workspace_id, kCustomerService, merged.dump(), UnixMillis());
   });
   return FromStored(merged);
 }
@@ -143,7 +145,7 @@ void AgentService::CountCall(std::string_view workspace_id, std::string_view mod
 
 TurnResult AgentService::Turn(const TurnRequest& req, const llm::TokenCallback& on_token,
                               const llm::CancellationToken* cancel) {
-  const std::int64_t now = NowMs();
+  const std::int64_t now = UnixMillis();
   const std::string& ws = req.workspace_id;
 
   // 1. Settings, conversation and the messages of the current window.
@@ -304,8 +306,7 @@ TurnResult AgentService::Turn(const TurnRequest& req, const llm::TokenCallback& 
   if (call_model) CountCall(ws, result.model, result.status == "complete" ? "ok" : "cancelled", result.usage);
 
   // 7. The answer is stored with its sources and usage; usage is metered.
-  Json sources = Json::array();
-  for (const auto& s : result.sources) sources.push_back(SourceJson(s));
+  const Json sources = SourcesJson(result.sources);
   Json usage{{"promptTokens", result.usage.prompt_tokens},
              {"completionTokens", result.usage.completion_tokens},
              {"totalTokens", result.usage.total_tokens()}};
@@ -321,7 +322,7 @@ TurnResult AgentService::Turn(const TurnRequest& req, const llm::TokenCallback& 
     m.usage_json = usage.dump();
     m.confidence = result.confidence;
     m.model = result.model;
-    m.created_at_ms = NowMs();
+    m.created_at_ms = UnixMillis();
     store::conversations::Append(tx, ws, m);
     store::AgentUsage delta;
     delta.messages = 1;
@@ -347,7 +348,7 @@ void AgentService::RegisterMetrics(obs::Registry& registry) {
     std::vector<std::pair<std::string, std::int64_t>> active;
     try {
       // "Active": a message within the default session timeout.
-      const std::int64_t since = NowMs() - std::int64_t{Defaults().session_timeout_minutes} * 60'000;
+      const std::int64_t since = UnixMillis() - std::int64_t{Defaults().session_timeout_minutes} * 60'000;
       active = db_.ReadValue([&](store::Tx& tx) { return store::conversations::ActiveByWorkspace(tx, since); });
     } catch (const std::exception&) {
       return;

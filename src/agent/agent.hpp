@@ -136,7 +136,8 @@ class AgentService {
 /// "2026-11-25" for a Unix-ms time (UTC).
 std::string DayOf(std::int64_t unix_ms);
 
-/// The API shape of a source.
+/// The API shape of a source, and of a reply's list of them.
 Json SourceJson(const Source& s);
+Json SourcesJson(const std::vector<Source>& sources);
 
 }  // namespace studio::agent

@@ -5,6 +5,7 @@
 #include <memory>
 
 #include "auth/secrets.hpp"
+#include "core/clock.hpp"
 #include "core/error.hpp"
 #include "core/ids.hpp"
 #include "core/json.hpp"
@@ -28,10 +29,7 @@ namespace {
   throw Unauthorized("The refresh token is invalid or expired; sign in again.", "INVALID_REFRESH_TOKEN");
 }
 
-std::int64_t NowMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
+std::int64_t NowMs() { return UnixMillis(); }
 
 }  // namespace
 

@@ -192,3 +192,32 @@ def create_pg_database(server_url, prefix):
 def drop_pg_database(server_url, name):
     subprocess.run(["psql", "-q", server_url, "-c", "DROP DATABASE IF EXISTS %s WITH (FORCE)" % name],
                    capture_output=True)
+
+
+class OnPostgres:
+    """Mixin that runs a suite's server on a fresh PostgreSQL database instead of SQLite:
+        class FooOnPostgres(OnPostgres, Foo): pg_prefix = "studio_foo_"
+    The server env is read from (and written back to) the class attribute `pg_env_attr`, with
+    DATABASE_URL, a JWT secret and `pg_extra_env` added. Skips without STUDIO_TEST_PG_URL (the
+    suites' skipUnless decorator turns that into a failure when STUDIO_REQUIRE_PG=1)."""
+
+    pg_prefix = "studio_test_"
+    pg_env_attr = "env"
+    pg_extra_env = {}
+
+    @classmethod
+    def setUpClass(cls):
+        pg_url = os.environ.get("STUDIO_TEST_PG_URL")
+        if not pg_url:
+            raise unittest.SkipTest("STUDIO_TEST_PG_URL is not set")
+        cls.pg_url = pg_url
+        cls.dbname, cls.db_url = create_pg_database(pg_url, cls.pg_prefix)
+        env = dict(getattr(cls, cls.pg_env_attr, None) or {})
+        env.update(cls.pg_extra_env, DATABASE_URL=cls.db_url, JWT_SECRET="p" * 48)
+        setattr(cls, cls.pg_env_attr, env)
+        super().setUpClass()
+
+    @classmethod
+    def tearDownClass(cls):
+        super().tearDownClass()
+        drop_pg_database(cls.pg_url, cls.dbname)

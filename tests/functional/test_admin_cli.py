@@ -10,7 +10,7 @@ import subprocess
 import unittest
 import uuid
 
-from harness import STUDIO_BIN, Studio, create_pg_database, drop_pg_database
+from harness import OnPostgres, STUDIO_BIN, Studio
 
 PASSWORD = "correct horse battery staple 42!"
 PG_URL = os.environ.get("STUDIO_TEST_PG_URL")
@@ -290,19 +290,8 @@ class AdminCli(unittest.TestCase):
 
 
 @unittest.skipUnless(PG_URL or os.environ.get("STUDIO_REQUIRE_PG") == "1", "no PostgreSQL (STUDIO_TEST_PG_URL)")
-class AdminCliOnPostgres(AdminCli):
-    @classmethod
-    def setUpClass(cls):
-        if not PG_URL:
-            raise unittest.SkipTest("STUDIO_TEST_PG_URL is not set")
-        cls.dbname, cls.db_url = create_pg_database(PG_URL, "studio_admin_")
-        cls.env = {"DATABASE_URL": cls.db_url, "JWT_SECRET": "s" * 48}
-        super().setUpClass()
-
-    @classmethod
-    def tearDownClass(cls):
-        super().tearDownClass()
-        drop_pg_database(PG_URL, cls.dbname)
+class AdminCliOnPostgres(OnPostgres, AdminCli):
+    pg_prefix = "studio_admin_"
 
 
 if __name__ == "__main__":

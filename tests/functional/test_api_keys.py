@@ -13,7 +13,7 @@ import subprocess
 import unittest
 import uuid
 
-from harness import Studio, create_pg_database, drop_pg_database
+from harness import OnPostgres, Studio
 
 PASSWORD = "correct horse battery staple 42!"
 PG_URL = os.environ.get("STUDIO_TEST_PG_URL")
@@ -508,19 +508,8 @@ class ApiKeyFlows(unittest.TestCase):
 
 
 @unittest.skipUnless(PG_URL or os.environ.get("STUDIO_REQUIRE_PG") == "1", "no PostgreSQL (STUDIO_TEST_PG_URL)")
-class ApiKeyFlowsOnPostgres(ApiKeyFlows):
-    @classmethod
-    def setUpClass(cls):
-        if not PG_URL:
-            raise unittest.SkipTest("STUDIO_TEST_PG_URL is not set")
-        cls.dbname, cls.db_url = create_pg_database(PG_URL, "studio_keys_")
-        cls.env = dict(ApiKeyFlows.env, DATABASE_URL=cls.db_url, JWT_SECRET="s" * 48)
-        super().setUpClass()
-
-    @classmethod
-    def tearDownClass(cls):
-        super().tearDownClass()
-        drop_pg_database(PG_URL, cls.dbname)
+class ApiKeyFlowsOnPostgres(OnPostgres, ApiKeyFlows):
+    pg_prefix = "studio_keys_"
 
     def sql(self, statement):
         r = subprocess.run(["psql", "-q", "-At", "-F", "\t", self.db_url, "-c", statement], capture_output=True,

@@ -11,7 +11,7 @@ import time
 import unittest
 import uuid
 
-from harness import Studio, create_pg_database, drop_pg_database
+from harness import OnPostgres, Studio
 
 PASSWORD = "correct horse battery staple 42!"
 PG_URL = os.environ.get("STUDIO_TEST_PG_URL")
@@ -372,19 +372,8 @@ class AuthFlows(unittest.TestCase):
 
 
 @unittest.skipUnless(PG_URL or os.environ.get("STUDIO_REQUIRE_PG") == "1", "no PostgreSQL (STUDIO_TEST_PG_URL)")
-class AuthFlowsOnPostgres(AuthFlows):
-    @classmethod
-    def setUpClass(cls):
-        if not PG_URL:
-            raise unittest.SkipTest("STUDIO_TEST_PG_URL is not set")
-        cls.dbname, cls.db_url = create_pg_database(PG_URL, "studio_auth_")
-        cls.env = dict(AuthFlows.env, DATABASE_URL=cls.db_url, JWT_SECRET="s" * 48)
-        super().setUpClass()
-
-    @classmethod
-    def tearDownClass(cls):
-        super().tearDownClass()
-        drop_pg_database(PG_URL, cls.dbname)
+class AuthFlowsOnPostgres(OnPostgres, AuthFlows):
+    pg_prefix = "studio_auth_"
 
 
 if __name__ == "__main__":

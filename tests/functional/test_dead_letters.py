@@ -14,7 +14,7 @@ import unittest
 import urllib.request
 import uuid
 
-from harness import Studio, create_pg_database, drop_pg_database
+from harness import OnPostgres, Studio
 import kb
 from kb import Client
 
@@ -160,19 +160,9 @@ class DeadLetters(unittest.TestCase):
 
 
 @unittest.skipUnless(PG_URL or os.environ.get("STUDIO_REQUIRE_PG") == "1", "no PostgreSQL (STUDIO_TEST_PG_URL)")
-class DeadLettersOnPostgres(DeadLetters):
-    @classmethod
-    def setUpClass(cls):
-        if not PG_URL:
-            raise unittest.SkipTest("STUDIO_TEST_PG_URL is not set")
-        cls.dbname, cls.db_url = create_pg_database(PG_URL, "studio_dlq_")
-        cls.extra_env = {"DATABASE_URL": cls.db_url, "JWT_SECRET": "d" * 48}
-        super().setUpClass()
-
-    @classmethod
-    def tearDownClass(cls):
-        super().tearDownClass()
-        drop_pg_database(PG_URL, cls.dbname)
+class DeadLettersOnPostgres(OnPostgres, DeadLetters):
+    pg_prefix = "studio_dlq_"
+    pg_env_attr = "extra_env"
 
 
 if __name__ == "__main__":

@@ -9,7 +9,7 @@ import socket
 import unittest
 import uuid
 
-from harness import Studio, create_pg_database, drop_pg_database
+from harness import OnPostgres, Studio
 import kb
 from kb import Client
 
@@ -348,19 +348,8 @@ class KnowledgeBase(unittest.TestCase):
 
 
 @unittest.skipUnless(PG_URL or os.environ.get("STUDIO_REQUIRE_PG") == "1", "no PostgreSQL (STUDIO_TEST_PG_URL)")
-class KnowledgeBaseOnPostgres(KnowledgeBase):
-    @classmethod
-    def setUpClass(cls):
-        if not PG_URL:
-            raise unittest.SkipTest("STUDIO_TEST_PG_URL is not set")
-        cls.dbname, cls.db_url = create_pg_database(PG_URL, "studio_kb_")
-        cls.env = dict(KnowledgeBase.env, DATABASE_URL=cls.db_url, JWT_SECRET="k" * 48)
-        super().setUpClass()
-
-    @classmethod
-    def tearDownClass(cls):
-        super().tearDownClass()
-        drop_pg_database(PG_URL, cls.dbname)
+class KnowledgeBaseOnPostgres(OnPostgres, KnowledgeBase):
+    pg_prefix = "studio_kb_"
 
 
 if __name__ == "__main__":

@@ -20,7 +20,7 @@ import uuid
 
 import jsonschema
 
-from harness import Studio, create_pg_database, drop_pg_database
+from harness import OnPostgres, Studio
 import kb
 from kb import Client
 from test_openapi import format_checker, load_document, strict
@@ -324,19 +324,9 @@ class Webhooks(unittest.TestCase):
 
 
 @unittest.skipUnless(PG_URL or os.environ.get("STUDIO_REQUIRE_PG") == "1", "no PostgreSQL (STUDIO_TEST_PG_URL)")
-class WebhooksOnPostgres(Webhooks):
-    @classmethod
-    def setUpClass(cls):
-        if not PG_URL:
-            raise unittest.SkipTest("STUDIO_TEST_PG_URL is not set")
-        cls.dbname, cls.db_url = create_pg_database(PG_URL, "studio_hooks_")
-        cls.extra_env = {"DATABASE_URL": cls.db_url, "JWT_SECRET": "w" * 48}
-        super().setUpClass()
-
-    @classmethod
-    def tearDownClass(cls):
-        super().tearDownClass()
-        drop_pg_database(PG_URL, cls.dbname)
+class WebhooksOnPostgres(OnPostgres, Webhooks):
+    pg_prefix = "studio_hooks_"
+    pg_env_attr = "extra_env"
 
 
 if __name__ == "__main__":

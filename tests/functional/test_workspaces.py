@@ -14,7 +14,7 @@ import threading
 import unittest
 import uuid
 
-from harness import STUDIO_BIN, Studio, create_pg_database, drop_pg_database
+from harness import OnPostgres, STUDIO_BIN, Studio
 
 PASSWORD = "correct horse battery staple 42!"
 PG_URL = os.environ.get("STUDIO_TEST_PG_URL")
@@ -518,21 +518,11 @@ class WorkspaceFlows(unittest.TestCase):
 
 
 @unittest.skipUnless(PG_URL or os.environ.get("STUDIO_REQUIRE_PG") == "1", "no PostgreSQL (STUDIO_TEST_PG_URL)")
-class WorkspaceFlowsOnPostgres(WorkspaceFlows):
-    @classmethod
-    def setUpClass(cls):
-        if not PG_URL:
-            raise unittest.SkipTest("STUDIO_TEST_PG_URL is not set")
-        cls.dbname, cls.db_url = create_pg_database(PG_URL, "studio_ws_")
-        # The lifetime is configurable; this half of the suite checks a non-default one.
-        cls.invitation_ttl_hours = 36
-        cls.env = {"DATABASE_URL": cls.db_url, "JWT_SECRET": "s" * 48, "STUDIO_INVITATION_TTL": "36h"}
-        super().setUpClass()
-
-    @classmethod
-    def tearDownClass(cls):
-        super().tearDownClass()
-        drop_pg_database(PG_URL, cls.dbname)
+class WorkspaceFlowsOnPostgres(OnPostgres, WorkspaceFlows):
+    pg_prefix = "studio_ws_"
+    # The lifetime is configurable; this half of the suite checks a non-default one.
+    pg_extra_env = {"STUDIO_INVITATION_TTL": "36h"}
+    invitation_ttl_hours = 36
 
     def sql(self, statement):
         r = subprocess.run(["psql", "-q", "-At", "-F", "\t", self.db_url, "-c", statement], capture_output=True,

@@ -26,12 +26,6 @@ Json UsageJson(const agent::TurnResult& r) {
               {"contextBudget", r.context_budget}};
 }
 
-Json SourcesJson(const std::vector<agent::Source>& sources) {
-  Json out = Json::array();
-  for (const auto& s : sources) out.push_back(agent::SourceJson(s));
-  return out;
-}
-
 agent::TurnRequest TurnOf(const Caller& caller, std::string channel) {
   agent::TurnRequest turn;
   turn.workspace_id = caller.Get().workspace_id;
@@ -88,7 +82,7 @@ Json ChatResultJson(const agent::TurnResult& r) {
               {"conversationId", r.conversation_id},
               {"messageId", r.message_id},
               {"confidence", r.confidence},
-              {"sources", SourcesJson(r.sources)},
+              {"sources", agent::SourcesJson(r.sources)},
               {"usage", UsageJson(r)},
               {"status", r.status},
               {"fallback", r.fallback},
@@ -127,7 +121,7 @@ void AnswerChat(ApiContext& ctx, http::SseStream& stream, const agent::TurnReque
     return stream.Send("token", Json{{"delta", delta}}.dump()) ? llm::StreamAction::kContinue : llm::StreamAction::kStop;
   };
   agent::TurnResult r = ctx.agent->Turn(turn, on_token, cancel.get());
-  stream.Send("sources", Json{{"sources", SourcesJson(r.sources)}}.dump());
+  stream.Send("sources", Json{{"sources", agent::SourcesJson(r.sources)}}.dump());
   stream.Send("done", Json{{"messageId", r.message_id},
                            {"conversationId", r.conversation_id},
                            {"usage", UsageJson(r)},

@@ -4,6 +4,7 @@
 #include <memory>
 
 #include "agent/agent.hpp"
+#include "core/clock.hpp"
 #include "core/json.hpp"
 #include "http/sse.hpp"
 #include "llm/chat_model.hpp"
@@ -16,10 +17,6 @@ using http::Response;
 
 constexpr std::size_t kMaxMessages = 200;
 constexpr std::size_t kMaxContentBytes = 10'000;
-
-std::int64_t NowSeconds() {
-  return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
-}
 
 std::string_view TypeOf(int status) {
   switch (status) {
@@ -96,12 +93,6 @@ Json UsageJson(const llm::Usage& u) {
   return Json{{"prompt_tokens", u.prompt_tokens}, {"completion_tokens", u.completion_tokens}, {"total_tokens", u.total_tokens()}};
 }
 
-Json SourcesJson(const std::vector<agent::Source>& sources) {
-  Json out = Json::array();
-  for (const auto& s : sources) out.push_back(agent::SourceJson(s));
-  return out;
-}
-
 std::string FinishReasonOf(const agent::TurnResult& r) {
   return r.finish_reason == "length" ? "length" : "stop";
 }
@@ -147,7 +138,7 @@ void AddOpenAiRoutes(http::Router& router, ApiContext& ctx) {
           }
           include_usage = flag.is_boolean() && flag.get<bool>();
         }
-        const std::int64_t created = NowSeconds();
+        const std::int64_t created = UnixSeconds();
 
         if (!stream_flag.get<bool>()) {
           agent::TurnResult r = ctx.agent->Turn(turn);
@@ -159,7 +150,7 @@ void AddOpenAiRoutes(http::Router& router, ApiContext& ctx) {
                         {"model", agent::kCustomerService},
                         {"choices", Json::array({Json{{"index", 0}, {"message", message}, {"finish_reason", FinishReasonOf(r)}}})},
                         {"usage", UsageJson(r.usage)},
-                        {"sources", SourcesJson(r.sources)},
+                        {"sources", agent::SourcesJson(r.sources)},
                         {"conversation_id", r.conversation_id}}));
           return;
         }
@@ -187,7 +178,7 @@ void AddOpenAiRoutes(http::Router& router, ApiContext& ctx) {
         agent::TurnResult r = ctx.agent->Turn(turn, on_token, cancel.get());
         if (first) stream.Send("", chunk(Json{{"role", "assistant"}, {"content", ""}}, nullptr));
         Json last = Json::parse(chunk(Json::object(), FinishReasonOf(r)));
-        last["sources"] = SourcesJson(r.sources);
+        last["sources"] = agent::SourcesJson(r.sources);
         stream.Send("", last.dump());
         if (include_usage) {
           Json usage = Json::parse(chunk(Json::object(), nullptr));

@@ -7,6 +7,7 @@
 
 #include "api/v1/body.hpp"
 #include "api/v1/iso_time.hpp"
+#include "core/clock.hpp"
 #include "core/error.hpp"
 #include "core/json.hpp"
 #include "identity/auth_service.hpp"
@@ -23,11 +24,6 @@ using http::Response;
 
 // Not "The workspace does not exist.": that detail is the guard's, and this is the handler's own.
 [[noreturn]] void NoWebhook() { throw NotFound("This workspace has no webhook."); }
-
-std::int64_t NowMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 // Field by field on purpose: the record also holds the secret, which only PUT may add.
 Json WebhookJson(const store::WebhookRecord& w) {
@@ -91,7 +87,7 @@ void AddWebhookRoutes(http::Router& router, ApiContext& ctx) {
     const std::string events = Events(body);
     const bool rotate = RotateSecret(body);
     const std::string& workspace_id = req.Param("id");
-    const std::int64_t now = NowMs();
+    const std::int64_t now = UnixMillis();
     struct Saved {
       store::WebhookRecord record;
       std::optional<std::string> new_secret;  // only when this request created or rotated it

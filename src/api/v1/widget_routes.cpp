@@ -6,6 +6,7 @@
 #include "api/v1/body.hpp"
 #include "api/v1/iso_time.hpp"
 #include "api/v1/or_null.hpp"
+#include "core/clock.hpp"
 #include "core/error.hpp"
 #include "core/ids.hpp"
 #include "ratelimit/limiter.hpp"
@@ -19,11 +20,6 @@ using http::Request;
 using http::Response;
 
 constexpr std::size_t kMaxOrigins = 20;
-
-std::int64_t NowMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 // An exact browser origin: scheme://host[:port], nothing after.
 bool IsOrigin(const std::string& s) {
@@ -99,14 +95,14 @@ void AddWidgetRoutes(http::Router& router, ApiContext& ctx) {
                              {{"allowedOrigins", "is not valid"}});
     }
     k.allowed_origins_json = origins.dump();
-    k.created_at_ms = NowMs();
+    k.created_at_ms = UnixMillis();
     ctx.db->Write([&](store::Tx& tx) { store::widget_keys::Insert(tx, k); });
     return Response::MakeJson(201, KeyJson(k));
   });
 
   AddGuarded(router, ctx, "DELETE", "/api/v1/workspaces/{id}/widget-keys/{keyId}", [&ctx](Request& req, const Caller&) {
     const bool revoked = ctx.db->WriteValue(
-        [&](store::Tx& tx) { return store::widget_keys::Revoke(tx, req.Param("id"), req.Param("keyId"), NowMs()); });
+        [&](store::Tx& tx) { return store::widget_keys::Revoke(tx, req.Param("id"), req.Param("keyId"), UnixMillis()); });
     if (!revoked) throw NotFound("The widget key does not exist.");
     return Response::NoContent();
   });

@@ -10,6 +10,7 @@
 #include <random>
 
 #include "auth/secrets.hpp"
+#include "core/clock.hpp"
 #include "core/error.hpp"
 #include "core/ids.hpp"
 #include "core/json.hpp"
@@ -148,9 +149,7 @@ Ingestion::Ingestion(store::Db& db, queue::JobQueue& jobs, const search::Tokeniz
     : db_(db), jobs_(jobs), tokenizer_(tokenizer), embedder_(embedder), options_(std::move(options)) {}
 
 std::int64_t Ingestion::NowMs() const {
-  if (options_.now_ms) return options_.now_ms();
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
+  return options_.now_ms ? options_.now_ms() : UnixMillis();
 }
 
 std::string Ingestion::EmbeddingModel() const { return search::EmbeddingModelId(embedder_); }

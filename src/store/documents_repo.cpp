@@ -88,6 +88,8 @@ constexpr Query kEmbeddedAfter{
     "SELECT id, workspace_id, document_id, version, ordinal, '' AS text, heading_path, page_start, page_end, "
     "char_begin, char_end, token_count, embedding, embedding_model, created_at_ms FROM chunks "
     "WHERE workspace_id = $1 AND id > $2 AND embedding IS NOT NULL ORDER BY id LIMIT $3"};
+constexpr Query kTextsAfter{
+    "chunks.texts_after", "SELECT id, text FROM chunks WHERE workspace_id = $1 AND id > $2 ORDER BY id LIMIT $3"};
 constexpr Query kMaxChunkId{"chunks.max_id", "SELECT COALESCE(MAX(id), 0) FROM chunks WHERE workspace_id = $1"};
 
 // PostgreSQL only: serialises the chunk writers of one workspace until their transactions end,
@@ -118,32 +120,10 @@ constexpr Query kHydrate{
     "d.title, d.url, d.metadata, d.created_at_ms, 0.0::float8 AS score "
     "FROM chunks c JOIN documents d ON d.id = c.document_id AND d.workspace_id = c.workspace_id "
     "WHERE c.workspace_id = $1 AND c.id IN (SELECT jsonb_array_elements_text($2::jsonb)::bigint)"};
-// Keyword search ranks chunk ids first and hydrates only the winners (kHydrate), so the text of
-// a chunk is read only when it is returned. A chunk's score is the same whichever level of the
-// search found it (see Keyword): SQLite -bm25 (smaller bm25 is better, hence the minus),
-// PostgreSQL ts_rank_cd of the any-word query. FTS5's bm25 sums the weights of the phrases in the
-// matching part of the query: for a row with exactly the k words of a level, that is one group of
-// those k words, which is what the any-word query counts too; so SQLite needs no second query.
-// (Rows with more words get more from a level's query, but Keyword has taken them already.)
-//
-// SQLite: FTS5 sorts by rank and cuts inside the virtual table, before any join; `rank MATCH
-// 'bm25()'` pins the rank function whatever the table's configuration says. The FTS5 table has no
-// workspace column, so this ranks every workspace's chunks: the caller over-fetches and keeps its
-// own (kInWorkspace), falling back to kFtsInWorkspace when too few of the best are its own.
-constexpr Query kFtsBest{"chunks.keyword_fts_best",
-                         "SELECT rowid, -rank FROM chunks_fts WHERE chunks_fts MATCH $1 AND rank MATCH 'bm25()' "
-                         "ORDER BY rank LIMIT $2"};
-// SQLite: which of these ids are the workspace's (answered from the chunks_workspace index).
-constexpr Query kInWorkspace{
-    "chunks.in_workspace", "SELECT id FROM chunks WHERE workspace_id = $1 AND id IN (SELECT value FROM json_each($2))"};
-// SQLite: the workspace's best matches when other workspaces crowd the global best; as costly as
-// ranking every match of the query.
-constexpr Query kFtsInWorkspace{
-    "chunks.keyword_fts_in_workspace",
-    "SELECT c.id, -bm25(chunks_fts) FROM chunks_fts JOIN chunks c ON c.id = chunks_fts.rowid "
-    "WHERE chunks_fts MATCH $2 AND c.workspace_id = $1 ORDER BY bm25(chunks_fts) LIMIT $3"};
-// PostgreSQL: the GIN index finds the chunks matching $2; they are ranked by the any-word query $3
-// and cut in SQL.
+// Keyword search (PostgreSQL) ranks chunk ids first and hydrates only the winners (kHydrate), so
+// the text of a chunk is read only when it is returned. The GIN index finds the chunks matching
+// $2 (a level of Keyword); they are ranked by the any-word query $3, so a chunk's score is the same
+// whichever level found it, and cut in SQL.
 constexpr Query kTsBest{"chunks.keyword_ts_best",
                         "SELECT id, ts_rank_cd(tsv, to_tsquery('english', $3::text))::float8 AS score FROM chunks "
                         "WHERE workspace_id = $1 AND tsv @@ to_tsquery('english', $2::text) "
@@ -251,25 +231,21 @@ std::string JoinWith(const std::vector<std::string>& parts, std::string_view op)
 // measured slower than the any-word query they were meant to avoid.
 constexpr std::size_t kLevelWords = 5;
 
-// The full-text query for chunks containing at least `k` of the words (1 <= k <= n): all of them
+// The tsquery for chunks containing at least `k` of the words (1 <= k <= n): all of them
 // (k = n), any of them (k = 1), or in between (n <= kLevelWords) any of the k-word groups with
-// all their words. Every word is quoted (FTS5 phrase, tsquery lexeme); none contains a quote.
-std::string AtLeast(Backend backend, const std::vector<std::string>& words, std::size_t k) {
-  const bool sqlite = backend == Backend::kSqlite;
-  const std::string_view all = sqlite ? " AND " : " & ";
-  const std::string_view any = sqlite ? " OR " : " | ";
-  const char quote = sqlite ? '"' : '\'';
+// all their words. Every word is quoted as a lexeme; none contains a quote.
+std::string AtLeast(const std::vector<std::string>& words, std::size_t k) {
   // Strings here are built by appending: GCC 12 at -O3 reports a false -Werror=restrict on
   // "literal" + std::string, which breaks the Release build.
   std::vector<std::string> quoted;
   for (const auto& w : words) {
-    std::string q(1, quote);
+    std::string q(1, '\'');
     q += w;
-    q += quote;
+    q += '\'';
     quoted.push_back(std::move(q));
   }
-  if (k == quoted.size()) return JoinWith(quoted, all);
-  if (k == 1) return JoinWith(quoted, any);
+  if (k == quoted.size()) return JoinWith(quoted, " & ");
+  if (k == 1) return JoinWith(quoted, " | ");
   std::vector<std::string> groups;
   for (unsigned mask = 1; mask < (1U << quoted.size()); ++mask) {
     if (static_cast<std::size_t>(std::popcount(mask)) != k) continue;
@@ -278,59 +254,17 @@ std::string AtLeast(Backend backend, const std::vector<std::string>& words, std:
       if ((mask >> i & 1U) != 0) group.push_back(quoted[i]);
     }
     std::string parenthesised = "(";
-    parenthesised += JoinWith(group, all);
+    parenthesised += JoinWith(group, " & ");
     parenthesised += ')';
     groups.push_back(std::move(parenthesised));
   }
-  return JoinWith(groups, any);
+  return JoinWith(groups, " | ");
 }
 
 struct Ranked {
   std::int64_t id = 0;
   double score = 0;
 };
-
-// SQLite FTS5 ranks every workspace's chunks together (it has no workspace column). Fetching
-// this many times `limit` of the global best spares a workspace holding well over a quarter of the
-// matches the slow kFtsInWorkspace; a smaller workspace among bigger ones usually takes it.
-constexpr int kFtsOverFetch = 4;
-
-// The workspace's `limit` best chunks matching `match`, best first, with the scores described at
-// the keyword queries above. `rank_by` is the any-word query (PostgreSQL ranks by it).
-std::vector<Ranked> BestMatches(Tx& tx, std::string_view workspace_id, const std::string& match,
-                                const std::string& rank_by, int limit) {
-  std::vector<Ranked> out;
-  if (tx.backend() == Backend::kPostgres) {
-    for (const Row& r : tx.Exec(kTsBest, {workspace_id, match, rank_by, limit})) {
-      out.push_back({r.GetInt(0), r.GetDouble(1)});
-    }
-    return out;
-  }
-  const int fetch = limit > std::numeric_limits<int>::max() / kFtsOverFetch ? limit : limit * kFtsOverFetch;
-  std::vector<Ranked> global;
-  Json ids = Json::array();
-  for (const Row& r : tx.Exec(kFtsBest, {match, fetch})) {
-    global.push_back({r.GetInt(0), r.GetDouble(1)});
-    ids.push_back(global.back().id);
-  }
-  std::unordered_set<std::int64_t> own;
-  if (!global.empty()) {
-    for (const Row& r : tx.Exec(kInWorkspace, {workspace_id, ids.dump()})) own.insert(r.GetInt(0));
-  }
-  // Enough of the workspace's own among the global best, or every match seen: these are exactly
-  // the workspace's best, because any own chunk not fetched ranks below all fetched ones.
-  if (static_cast<int>(own.size()) >= limit || static_cast<int>(global.size()) < fetch) {
-    for (const Ranked& r : global) {
-      if (static_cast<int>(out.size()) == limit) break;
-      if (own.contains(r.id)) out.push_back(r);
-    }
-    return out;
-  }
-  for (const Row& r : tx.Exec(kFtsInWorkspace, {workspace_id, match, limit})) {
-    out.push_back({r.GetInt(0), r.GetDouble(1)});
-  }
-  return out;
-}
 
 }  // namespace
 
@@ -441,6 +375,13 @@ std::vector<ChunkRecord> ForDocument(Tx& tx, std::string_view workspace_id, std:
   return out;
 }
 
+
+std::vector<ChunkText> TextsAfter(Tx& tx, std::string_view workspace_id, std::int64_t after_id, int limit) {
+  std::vector<ChunkText> out;
+  for (const Row& r : tx.Exec(kTextsAfter, {workspace_id, after_id, limit})) out.push_back({r.GetInt(0), r.GetString(1)});
+  return out;
+}
+
 std::vector<ChunkRecord> EmbeddedAfter(Tx& tx, std::string_view workspace_id, std::int64_t after_id, int limit) {
   std::vector<ChunkRecord> out;
   for (const Row& r : tx.Exec(kEmbeddedAfter, {workspace_id, after_id, limit})) out.push_back(ChunkFromRow(r));
@@ -455,11 +396,12 @@ std::vector<ChunkHit> Hydrate(Tx& tx, std::string_view workspace_id, const std::
 }
 
 std::vector<ChunkHit> Keyword(Tx& tx, std::string_view workspace_id, std::string_view query, int limit) {
+  if (tx.backend() != Backend::kPostgres) throw std::logic_error("chunks::Keyword: PostgreSQL only");
   std::vector<ChunkHit> out;
   const auto words = QueryWords(query);
   if (words.empty() || limit <= 0) return out;
   const std::size_t n = words.size();
-  const std::string any = AtLeast(tx.backend(), words, 1);
+  const std::string any = AtLeast(words, 1);
   // Levels, most words first: chunks with all n words, then only to fill up to `limit` those with
   // at least n - 1 (new ones: exactly n - 1), … then with any. Ranking, not matching, is what
   // costs, and each level has far fewer matches than the any-word query (on 100k chunks often
@@ -473,9 +415,9 @@ std::vector<ChunkHit> Keyword(Tx& tx, std::string_view workspace_id, std::string
   for (std::size_t k : levels) {
     if (static_cast<int>(best.size()) >= limit) break;
     // A level short of `limit` returned all its matches, so the next level's first `limit` hold
-    // at most best.size() seen ones and enough new ones. The new ones have exactly k words, and
-    // for them the level's bm25 equals the any-word query's (see kFtsBest): one score throughout.
-    for (const Ranked& r : BestMatches(tx, workspace_id, AtLeast(tx.backend(), words, k), any, limit)) {
+    // at most best.size() seen ones and enough new ones, ranked by the any-word query (kTsBest).
+    for (const Row& row : tx.Exec(kTsBest, {workspace_id, AtLeast(words, k), any, limit})) {
+      const Ranked r{row.GetInt(0), row.GetDouble(1)};
       if (static_cast<int>(best.size()) == limit) break;
       if (seen.insert(r.id).second) best.push_back(r);
     }

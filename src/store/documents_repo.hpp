@@ -123,13 +123,21 @@ std::vector<ChunkRecord> ForDocument(Tx& tx, std::string_view workspace_id, std:
 std::vector<ChunkRecord> EmbeddedAfter(Tx& tx, std::string_view workspace_id, std::int64_t after_id, int limit);
 /// The chunks with these ids that still exist in the workspace, with their documents.
 std::vector<ChunkHit> Hydrate(Tx& tx, std::string_view workspace_id, const std::vector<std::int64_t>& ids);
-/// Keyword search, at most `limit`. `query` is the user's words; it is turned into a safe
-/// full-text query here (every word quoted: no operator injection). Chunks with more of the
-/// words come first: those with every word, then, only while fewer than `limit` are found, those
-/// with all but one, and so on down to any word (queries of more than five words go from every
-/// word straight to any word). Within each level best first by the score (ChunkHit::score), which
-/// does not depend on the level: SQLite -bm25, PostgreSQL ts_rank_cd, both of the any-word query.
-/// So scores decrease within a level, but a chunk of a lower level may score above a higher one.
+/// A chunk's id and text (keyword index catch-up).
+struct ChunkText {
+  std::int64_t id = 0;
+  std::string text;
+};
+/// Chunks of the workspace with id > after_id, in id order, with their text.
+std::vector<ChunkText> TextsAfter(Tx& tx, std::string_view workspace_id, std::int64_t after_id, int limit);
+/// PostgreSQL only (SQLite deployments search an in-memory index: search/index/keyword_index.hpp):
+/// keyword search, at most `limit`. `query` is the user's words; it is turned into a safe
+/// tsquery here (every word quoted: no operator injection). Chunks with more of the words come
+/// first: those with every word, then, only while fewer than `limit` are found, those with all but
+/// one, and so on down to any word (queries of more than five words go from every word straight
+/// to any word). Within each level best first by the score (ChunkHit::score), ts_rank_cd of the
+/// any-word query, which does not depend on the level: so scores decrease within a level, but a
+/// chunk of a lower level may score above a higher one. Throws std::logic_error on SQLite.
 std::vector<ChunkHit> Keyword(Tx& tx, std::string_view workspace_id, std::string_view query, int limit);
 std::int64_t MaxId(Tx& tx, std::string_view workspace_id);
 

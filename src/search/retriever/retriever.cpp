@@ -11,6 +11,7 @@
 #include "core/json.hpp"
 #include "obs/log.hpp"
 #include "search/index/fusion.hpp"
+#include "search/index/keyword_index.hpp"
 #include "search/retriever/embedding_codec.hpp"
 #include "store/db.hpp"
 #include "store/documents_repo.hpp"
@@ -162,6 +163,8 @@ struct Retriever::Workspace {
   // Held while catching up; taken only inside a database transaction, so its holder already has
   // a connection and never waits for one (a thread holding a connection may wait for it).
   std::mutex catch_up;
+  // SQLite deployments only: the workspace's keyword index, built by the first keyword search.
+  KeywordIndex keyword;
 };
 
 namespace {
@@ -205,6 +208,21 @@ void CatchUpInTx(store::Tx& tx, std::string_view workspace_id, VectorIndex& inde
     if (rows.size() < static_cast<std::size_t>(page_size)) return;
   }
 }
+
+// Adds the workspace's chunks above the keyword index's watermark. Requires Workspace::catch_up.
+void CatchUpKeywordInTx(store::Tx& tx, std::string_view workspace_id, KeywordIndex& index, int page_size) {
+  for (;;) {
+    const std::vector<store::chunks::ChunkText> rows =
+        store::chunks::TextsAfter(tx, workspace_id, index.Watermark(), page_size);
+    if (rows.empty()) return;
+    for (const auto& row : rows) index.Add(row.id, row.text);
+    index.AdvanceWatermark(rows.back().id);
+    if (rows.size() < static_cast<std::size_t>(page_size)) return;
+  }
+}
+
+// SQLite deployments rank keywords in memory (KeywordIndex), PostgreSQL in the database.
+bool KeywordsInMemory(const store::Tx& tx) { return tx.backend() == store::Backend::kSqlite; }
 
 }  // namespace
 
@@ -304,6 +322,11 @@ void Retriever::CatchUp(std::string_view workspace_id) {
   db_.Read([&](store::Tx& tx) {
     std::lock_guard lock(workspace->catch_up);
     CatchUpInTx(tx, workspace_id, *index, model_id_, identity_.dimension, options_.page_size);
+    // The keyword index is kept up only once a search in this process has built it (a worker
+    // process that never searches does not hold every text in memory for nothing).
+    if (KeywordsInMemory(tx) && workspace->keyword.Watermark() > 0) {
+      CatchUpKeywordInTx(tx, workspace_id, workspace->keyword, options_.page_size);
+    }
   });
 }
 
@@ -315,7 +338,8 @@ void Retriever::Rebuild(std::string_view workspace_id) {
 
 void Retriever::OnChunksDeleted(std::string_view workspace_id, const std::vector<std::int64_t>& chunk_ids) {
   if (chunk_ids.empty()) return;
-  WorkspaceOf(workspace_id);  // validates the id
+  std::shared_ptr<Workspace> workspace = WorkspaceOf(workspace_id);  // validates the id
+  for (std::int64_t id : chunk_ids) workspace->keyword.Remove(id);
   IndexRegistry::Opened opened = registry_.Open(workspace_id);
   if (opened.status != LoadStatus::kLoaded) return;  // the rebuild will read the database as it is
   for (std::int64_t id : chunk_ids) opened.index->Remove(id);
@@ -357,17 +381,26 @@ SearchResult Retriever::Search(std::string_view workspace_id, const SearchReques
     // The index may also hold chunks that a concurrent search added after this transaction's
     // snapshot was taken; only ids up to the watermark this search caught up to are known to be
     // visible here, so only those can be judged deleted when hydration does not find them.
-    std::int64_t visible_up_to = 0;
-    if (index) {
+    std::int64_t vector_visible_up_to = 0;
+    std::int64_t keyword_visible_up_to = 0;
+    const bool keywords_in_memory = use_keyword && KeywordsInMemory(tx);
+    if (index || keywords_in_memory) {
       const auto start = Clock::now();
       std::lock_guard lock(workspace->catch_up);
-      CatchUpInTx(tx, workspace_id, *index, model_id_, identity_.dimension, options_.page_size);
-      visible_up_to = index->Watermark();
+      if (index) {
+        CatchUpInTx(tx, workspace_id, *index, model_id_, identity_.dimension, options_.page_size);
+        vector_visible_up_to = index->Watermark();
+      }
+      if (keywords_in_memory) {
+        CatchUpKeywordInTx(tx, workspace_id, workspace->keyword, options_.page_size);
+        keyword_visible_up_to = workspace->keyword.Watermark();
+      }
       timings.catch_up += Since(start);
     }
 
     // Hydrates the ids not seen yet and keeps, in order, those that still exist and pass the filter.
-    auto hydrate_and_filter = [&](const std::vector<Hit>& hits) {
+    // `visible_up_to`: the watermark of the index the hits come from.
+    auto hydrate_and_filter = [&](const std::vector<Hit>& hits, std::int64_t visible_up_to) {
       std::vector<std::int64_t> missing;
       for (const Hit& hit : hits) {
         if (!gathered.rows.contains(hit.id) && !gathered.vanished.contains(hit.id)) missing.push_back(hit.id);
@@ -433,7 +466,7 @@ SearchResult Retriever::Search(std::string_view workspace_id, const SearchReques
           hits = index->Search(query_vector, want, allow);
         }
         timings.vector += Since(start);
-        gathered.vector_list = hydrate_and_filter(hits);
+        gathered.vector_list = hydrate_and_filter(hits, vector_visible_up_to);
         if (gathered.vector_list.size() >= pool || hits.size() < want || want >= max_pool) break;
       }
     }
@@ -448,15 +481,24 @@ SearchResult Retriever::Search(std::string_view workspace_id, const SearchReques
       // maximum rather than growing step by step like the vector search.
       for (std::size_t limit = pool;; limit = max_pool) {
         const auto start = Clock::now();
-        std::vector<store::ChunkHit> rows =
-            store::chunks::Keyword(tx, workspace_id, keyword_query, static_cast<int>(limit));
-        timings.keyword += Since(start);
-        const std::size_t fetched = rows.size();
-        gathered.keyword_list.clear();
-        for (store::ChunkHit& row : rows) {
-          const Hit hit{row.chunk.id, static_cast<float>(NormalisedKeywordScore(row.score))};
-          if (filter.Passes(row)) gathered.keyword_list.push_back(hit);
-          gathered.rows.try_emplace(hit.id, std::move(row));
+        std::size_t fetched = 0;
+        if (keywords_in_memory) {
+          std::vector<Hit> hits = workspace->keyword.Search(keyword_query, limit);
+          fetched = hits.size();
+          for (Hit& hit : hits) hit.score = static_cast<float>(NormalisedKeywordScore(hit.score));
+          timings.keyword += Since(start);
+          gathered.keyword_list = hydrate_and_filter(hits, keyword_visible_up_to);
+        } else {
+          std::vector<store::ChunkHit> rows =
+              store::chunks::Keyword(tx, workspace_id, keyword_query, static_cast<int>(limit));
+          timings.keyword += Since(start);
+          fetched = rows.size();
+          gathered.keyword_list.clear();
+          for (store::ChunkHit& row : rows) {
+            const Hit hit{row.chunk.id, static_cast<float>(NormalisedKeywordScore(row.score))};
+            if (filter.Passes(row)) gathered.keyword_list.push_back(hit);
+            gathered.rows.try_emplace(hit.id, std::move(row));
+          }
         }
         if (!filter.active() || gathered.keyword_list.size() >= pool || fetched < limit || limit >= max_pool) break;
       }
@@ -464,7 +506,10 @@ SearchResult Retriever::Search(std::string_view workspace_id, const SearchReques
   });
   // Deleted by another process (or without OnChunksDeleted): ids are never reused, so the
   // vectors can go.
-  for (std::int64_t id : gathered.vanished) index->Remove(id);
+  for (std::int64_t id : gathered.vanished) {
+    if (index) index->Remove(id);
+    workspace->keyword.Remove(id);
+  }
 
   // Rank: the mode's score, the threshold, then de-duplication and optional MMR.
   const auto rank_start = Clock::now();

@@ -64,6 +64,23 @@ TEST(KeywordIndex, MoreQueryTermsFirstThenBm25) {
   EXPECT_EQ(Ids(index.Search("PASSWORDS", 10)).front(), 2);
 }
 
+// Beyond five terms only "every term" counts as a level; the rest rank by BM25 alone.
+TEST(KeywordIndex, LongQueriesRankEveryTermThenBm25) {
+  KeywordIndex index;
+  index.Add(1, "alpha bravo charlie delta echo foxtrot");  // every term
+  index.Add(2, "alpha bravo charlie");                     // three terms, alpha and bravo common
+  index.Add(3, "foxtrot foxtrot foxtrot foxtrot");         // one rare term, four times
+  for (std::int64_t id = 10; id < 20; ++id) index.Add(id, "alpha bravo zulu");
+  // Six terms: every term first, then by BM25 alone (3 above 2, the common-word chunks last).
+  const auto six = Ids(index.Search("alpha bravo charlie delta echo foxtrot", 3));
+  EXPECT_EQ(six, (std::vector<std::int64_t>{1, 3, 2}));
+  // Five terms: by how many of them a chunk has (2 has three, 10..19 two, 3 one).
+  const auto five = Ids(index.Search("alpha bravo charlie delta foxtrot", 20));
+  ASSERT_EQ(five.size(), 13u);
+  EXPECT_EQ((std::vector<std::int64_t>(five.begin(), five.begin() + 2)), (std::vector<std::int64_t>{1, 2}));
+  EXPECT_EQ(five.back(), 3);
+}
+
 // The score is FTS5's bm25() (negated): checked against the formula by hand for a one-term query.
 TEST(KeywordIndex, ScoreIsBm25) {
   KeywordIndex index;

@@ -1,6 +1,6 @@
 #pragma once
 // The search service behind POST /api/v1/search and the agent's retrieval: vector (HNSW),
-// keyword (FTS5 / tsvector) or hybrid (reciprocal-rank fusion of both) search over one
+// keyword (in-memory BM25 on SQLite, tsvector on PostgreSQL) or hybrid (reciprocal-rank fusion of both) search over one
 // workspace's chunks, with filters, a relevance threshold, de-duplication and snippets.
 //
 // Where the truth lives: the database. The per-workspace vector index is a cache of the chunks'
@@ -99,7 +99,7 @@ struct SearchHit {
 
   /// The mode's score, higher is better:
   ///  - vector: cosine similarity of query and chunk, in [-1, 1];
-  ///  - keyword: s / (s + 1) in [0, 1) of the backend's score s (SQLite: -bm25, PostgreSQL:
+  ///  - keyword: s / (s + 1) in [0, 1) of the backend's score s (SQLite: BM25, PostgreSQL:
   ///    ts_rank_cd), so it does not depend on the other hits but differs between backends;
   ///  - hybrid: the reciprocal-rank-fusion score, sum of 1 / (60 + rank) over both lists
   ///    (at most 2/61 ≈ 0.033); see cosine for an absolute measure.

@@ -30,10 +30,10 @@ constexpr Query kRollback{"rollback", "ROLLBACK"};
 constexpr Query kQueryOnlyOn{"pragma.query_only_on", "PRAGMA query_only = ON"};
 constexpr Query kQueryOnlyOff{"pragma.query_only_off", "PRAGMA query_only = OFF"};
 constexpr Query kJournalModeWal{"pragma.journal_mode", "PRAGMA journal_mode = WAL"};
-// trusted_schema stays ON (SQLite's default): the triggers that keep the FTS5 keyword index in
-// step with `chunks` write to a virtual table, which SQLite refuses with it OFF. Turning it off
-// guards against database files from untrusted sources; ours is created and only written by
-// studio in its own data directory.
+// trusted_schema stays ON (SQLite's default): databases created before migration 0008 have
+// triggers that write to an FTS5 virtual table, which SQLite refuses with it OFF, until that
+// migration drops them. Turning it off guards against database files from untrusted sources;
+// ours is created and only written by studio in its own data directory.
 constexpr Query kCommonPragmas{"pragma.setup", "PRAGMA foreign_keys = ON; PRAGMA trusted_schema = ON"};
 constexpr Query kSynchronousFull{"pragma.synchronous_full", "PRAGMA synchronous = FULL"};
 constexpr Query kSynchronousNormal{"pragma.synchronous_normal", "PRAGMA synchronous = NORMAL"};

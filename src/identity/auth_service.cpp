@@ -314,7 +314,13 @@ void AuthService::Logout(const Principal* principal, std::optional<std::string_v
 }
 
 Principal AuthService::Authenticate(std::string_view bearer_token) {
-  auth::AccessClaims claims = signer_.Verify(bearer_token, Now());
+  const std::int64_t now = Now();
+  std::shared_ptr<const auth::AccessClaims> verified = verified_.Find(bearer_token, now);
+  if (!verified) {
+    verified = std::make_shared<const auth::AccessClaims>(signer_.Verify(bearer_token, now));
+    verified_.Put(bearer_token, verified);
+  }
+  const auth::AccessClaims& claims = *verified;
   return db_.ReadValue([&](store::Tx& tx) {
     // One query per request while nothing changes; the account's own queries after a change.
     const std::int64_t epoch = store::identity_epoch::Current(tx);

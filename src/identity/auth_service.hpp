@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "auth/jwt.hpp"
+#include "auth/verified_tokens.hpp"
 #include "auth/password.hpp"
 #include "identity/account_cache.hpp"
 #include "ratelimit/limiter.hpp"
@@ -138,6 +139,7 @@ class AuthService {
   ratelimit::Limiter& limiter_;
   AuthConfig config_;
   auth::JwtSigner signer_;
+  auth::VerifiedTokens verified_;
   AccountCache accounts_;
 };
 

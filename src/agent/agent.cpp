@@ -234,6 +234,19 @@ TurnResult AgentService::Turn(const TurnRequest& req, const llm::TokenCallback& 
     prompt.request.stream = static_cast<bool>(on_token);
   }
 
+  // While the model answers (seconds to minutes, for every open stream) the prompt holds what it
+  // needs; the history and passages it was built from go, and of the hits only what a cited
+  // passage needs for the reply's sources is kept.
+  history = {};
+  loaded.window = {};
+  std::vector<Source> found;
+  found.reserve(hits.size());
+  for (auto& h : hits) {
+    found.push_back(Source{0, std::move(h.document_id), h.chunk_id, std::move(h.title), std::move(h.url),
+                           h.cosine.value_or(0), std::move(h.snippet.text)});
+  }
+  hits = {};
+
   // The user's message is stored before the model is called.
   TurnResult result;
   result.context_budget = config.context_budget;
@@ -285,9 +298,10 @@ TurnResult AgentService::Turn(const TurnRequest& req, const llm::TokenCallback& 
   // 6. Sources: the passages the reply cites, in order of first citation.
   for (int n : llm::CitedPassages(response.content)) {
     if (n < 1 || n > static_cast<int>(prompt.passage_sources.size())) continue;  // never given: not a source
-    const search::SearchHit& h = hits[prompt.passage_sources[static_cast<std::size_t>(n) - 1]];
-    result.sources.push_back(Source{n, h.document_id, h.chunk_id, h.title, h.url, h.cosine.value_or(0), h.snippet.text});
-    result.confidence = std::max(result.confidence, std::clamp(h.cosine.value_or(0), 0.0, 1.0));
+    Source source = found[prompt.passage_sources[static_cast<std::size_t>(n) - 1]];
+    source.n = n;
+    result.confidence = std::max(result.confidence, std::clamp(source.score, 0.0, 1.0));
+    result.sources.push_back(std::move(source));
   }
   result.confidence = std::round(result.confidence * 1000) / 1000;
   result.reply = response.content;

@@ -770,14 +770,18 @@ void RunSseHandler(const Route& route, Request& req, const std::shared_ptr<SseSt
   state->Notify();
 }
 
-// A read stays posted while an event stream's handler runs: EOF or reset means the client left →
+// A wait stays posted while an event stream's handler runs: EOF or reset means the client left →
 // cancel, also while the handler is still preparing its first event. What the client sends meanwhile
 // is kept in buffer_ (up to kWatchBufferLimit), so a request pipelined behind a Respond() answer is
-// read next as usual.
+// read next as usual. The watcher waits for the socket to become readable before it reads: a read
+// posted into buffer_ would hold a 4 KiB buffer for the whole life of every open stream, in which
+// the client usually sends nothing.
 awaitable<void> Session::WatchForDisconnect(std::shared_ptr<Session> self, std::shared_ptr<SseState> state) {
   char scratch[512];
   beast::error_code ec;
   while (!self->watch_stop_) {
+    co_await self->stream_.socket().async_wait(tcp::socket::wait_read, asio::redirect_error(use_awaitable, ec));
+    if (ec || self->watch_stop_) break;
     if (self->buffer_.size() < kWatchBufferLimit) {
       std::size_t n = co_await self->stream_.socket().async_read_some(self->buffer_.prepare(4096),
                                                                       asio::redirect_error(use_awaitable, ec));
@@ -827,6 +831,7 @@ awaitable<bool> Session::StreamEvents(Request& req, const Route& route, bool kee
   }
   sse_ = state;
   sse_streaming_ = retry_hint_sent_ = watch_stop_ = client_gone_ = lost_bytes_ = false;
+  buffer_.shrink_to_fit();  // usually empty now: its memory is not held while the stream is open
   watching_ = true;
   asio::co_spawn(stream_.get_executor(), WatchForDisconnect(shared_from_this(), state),
                  [self = shared_from_this(), state](std::exception_ptr e) {
@@ -880,17 +885,20 @@ awaitable<bool> Session::StreamEvents(Request& req, const Route& route, bool kee
   // A stream (or a handler that returned without a word: an empty stream).
   sse_streaming_ = true;
   if (server_->draining) SendRetryHint();
-  bhttp::response<bhttp::empty_body> head{bhttp::status::ok, 11};
-  Headers headers;
-  headers.emplace_back("Cache-Control", "no-cache");
-  headers.emplace_back("X-Accel-Buffering", "no");
-  ApplyCommonHeaders(req, headers, "text/event-stream");
-  for (auto& [k, v] : headers) head.insert(k, v);
-  head.chunked(true);
-  head.keep_alive(false);
-  bhttp::response_serializer<bhttp::empty_body> sr{head};
-  stream_.expires_after(opt.write_timeout);
-  co_await bhttp::async_write_header(stream_, sr, asio::redirect_error(use_awaitable, ec));
+  {
+    // In a block of its own: the head's fields are freed once written, not kept for the stream's life.
+    bhttp::response<bhttp::empty_body> head{bhttp::status::ok, 11};
+    Headers headers;
+    headers.emplace_back("Cache-Control", "no-cache");
+    headers.emplace_back("X-Accel-Buffering", "no");
+    ApplyCommonHeaders(req, headers, "text/event-stream");
+    for (auto& [k, v] : headers) head.insert(k, v);
+    head.chunked(true);
+    head.keep_alive(false);
+    bhttp::response_serializer<bhttp::empty_body> sr{head};
+    stream_.expires_after(opt.write_timeout);
+    co_await bhttp::async_write_header(stream_, sr, asio::redirect_error(use_awaitable, ec));
+  }
   std::size_t bytes_out = 0;
 
   if (!ec) {

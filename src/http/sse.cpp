@@ -43,22 +43,22 @@ void SseState::Notify() {
 }
 
 void SseState::Cancel() {
-  {
-    std::lock_guard lock(mu);
-    if (cancelled.exchange(true)) return;
-  }
-  cv.notify_all();
+  if (cancelled.load()) return;  // also keeps a Cancel() from a cancel callback from waiting on itself
   {
     // Held while the callbacks run, so Finish() (the handler returning) waits for them: a callback
     // may point into the handler's stack frame and must never run after the handler is gone.
     std::lock_guard running(callbacks_mu);
     std::vector<std::function<void()>> callbacks;
     {
+      // The callbacks are taken together with the flag: a handler that sees the flag may return at
+      // once, and Finish() would then drop callbacks still in on_cancel without running them.
       std::lock_guard lock(mu);
+      if (cancelled.exchange(true)) return;
       callbacks.swap(on_cancel);
     }
     for (auto& fn : callbacks) fn();
   }
+  cv.notify_all();
   Notify();
 }
 

@@ -42,7 +42,8 @@ struct HttpOutcome {
   std::chrono::seconds retry_after{0};  // from Retry-After (seconds or HTTP date); 0 when absent
 };
 
-/// Thread-safe; keeps a few idle connections for reuse.
+/// Thread-safe. All calls share one connection cache (a few idle connections are kept for reuse)
+/// and one thread that drives the transfers; the sink still runs on the thread that called Post.
 class HttpClient {
  public:
   /// `headers` are complete header lines ("Name: value"). Throws std::runtime_error when libcurl
@@ -52,8 +53,10 @@ class HttpClient {
   HttpClient(const HttpClient&) = delete;
   HttpClient& operator=(const HttpClient&) = delete;
 
-  /// POSTs `body` (JSON) and feeds the response to `sink`. `cancel` may be null.
-  HttpOutcome Post(const std::string& body, const BodySink& sink, const CancellationToken* cancel);
+  /// POSTs `body` (JSON) and feeds the response to `sink`. `cancel` may be null. The body is
+  /// freed as soon as it has been sent and the response has begun (a streamed answer can last
+  /// minutes); a retry needs a new one.
+  HttpOutcome Post(std::string body, const BodySink& sink, const CancellationToken* cancel);
 
  private:
   struct Impl;

@@ -93,7 +93,7 @@ struct OpenAIChatModel::Impl {
   std::string url;
   std::unique_ptr<detail::HttpClient> http;
 
-  AttemptResult Attempt(const std::string& body, const ChatRequest& request, const std::string& model,
+  AttemptResult Attempt(std::string body, const ChatRequest& request, const std::string& model,
                         const TokenCallback& on_token, const CancellationToken* cancel) const {
     AttemptResult r;
     r.response.model = model;  // until the server names itself
@@ -143,7 +143,7 @@ struct OpenAIChatModel::Impl {
       return true;
     };
 
-    const detail::HttpOutcome outcome = http->Post(body, sink, cancel);
+    const detail::HttpOutcome outcome = http->Post(std::move(body), sink, cancel);
     using End = detail::HttpOutcome::End;
     if (outcome.end == End::kCancelled || (outcome.end == End::kStopped && stopped)) {
       r.kind = AttemptResult::Kind::kCancelled;
@@ -238,7 +238,6 @@ ChatResponse OpenAIChatModel::Chat(const ChatRequest& request, const TokenCallba
   const Impl& impl = *impl_;
   const OpenAIChatOptions& o = impl.options;
   const std::string model = request.model.empty() ? o.model : request.model;
-  const std::string body = detail::ChatRequestBody(request, model, o.stream_usage);
   const auto cancelled = [&model] {
     ChatResponse r;
     r.model = model;
@@ -247,7 +246,10 @@ ChatResponse OpenAIChatModel::Chat(const ChatRequest& request, const TokenCallba
   };
   for (int attempt = 1;; ++attempt) {
     if (cancel != nullptr && cancel->cancelled()) return cancelled();
-    AttemptResult r = impl.Attempt(body, request, model, on_token, cancel);
+    // Built for each attempt: the transport frees it once sent, so a long streamed answer does not
+    // keep it (~6.5 KB for the agent's prompt) in memory.
+    AttemptResult r =
+        impl.Attempt(detail::ChatRequestBody(request, model, o.stream_usage), request, model, on_token, cancel);
     if (r.kind == AttemptResult::Kind::kOk) return std::move(r.response);
     if (r.kind == AttemptResult::Kind::kCancelled) {
       r.response.finish_reason = kFinishCancelled;

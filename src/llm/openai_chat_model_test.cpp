@@ -217,6 +217,24 @@ TEST_F(OpenAIChatModelTest, CancellationMidStreamReturnsPromptlyAndClosesTheConn
             true);
 }
 
+TEST_F(OpenAIChatModelTest, AReceiverThatFallsBehindLosesNothing) {
+  // ~300 KB of events sent at once while the callback sleeps on the first token: the transport
+  // holds at most 64 KiB for it and pauses the transfer until it catches up.
+  std::string reply = "w0";
+  for (int i = 1; i < 1500; ++i) reply += " w" + std::to_string(i);
+  FakeOptions({{"chat_reply", reply}, {"chat_token_delay_ms", 0}});
+  OpenAIChatModel model(Options());
+  std::string received;
+  const ChatResponse r = model.Chat(Question(true), [&](std::string_view d) {
+    if (received.empty()) std::this_thread::sleep_for(milliseconds(300));
+    received.append(d);
+    return StreamAction::kContinue;
+  });
+  EXPECT_EQ(received, reply);
+  EXPECT_EQ(r.content, reply);
+  EXPECT_EQ(r.finish_reason, "stop");
+}
+
 TEST_F(OpenAIChatModelTest, WaitsOutRetryAfterBeforeTheFirstToken) {
   Faults(Json::array({{{"status", 429}, {"retry_after", "1"}}}));
   FakeOptions({{"chat_reply", "fine now"}});

@@ -12,6 +12,7 @@
 #include "core/ids.hpp"
 #include "llm/citations.hpp"
 #include "llm/errors.hpp"
+#include "obs/log.hpp"
 #include "obs/metrics.hpp"
 #include "search/retriever/retriever.hpp"
 #include "search/tokenizer/tokenizer.hpp"
@@ -135,6 +136,27 @@ void AgentService::CheckQuota(store::Tx& tx, std::string_view workspace_id, std:
   throw e;
 }
 
+// The user's message is already stored when the model call fails: an empty assistant message with
+// status "failed" answers it, so the conversation shows the failure (and the client may ask
+// again) rather than a question without a reply. Best effort: the model's error is what the
+// caller gets, not a second one from here.
+void AgentService::StoreFailedAnswer(std::string_view workspace_id, const std::string& conversation_id) {
+  try {
+    db_.Write([&](store::Tx& tx) {
+      store::MessageRecord m;
+      m.id = NewId("msg_");
+      m.conversation_id = conversation_id;
+      m.role = "assistant";
+      m.status = "failed";
+      m.model = model_.model();
+      m.created_at_ms = UnixMillis();
+      store::conversations::Append(tx, workspace_id, m);
+    });
+  } catch (const std::exception& e) {
+    obs::LogWarn("the failed turn's marker was not stored", {{"workspace_id", workspace_id}, {"error", e.what()}});
+  }
+}
+
 void AgentService::CountCall(std::string_view workspace_id, std::string_view model, std::string_view status,
                              const llm::Usage& usage) {
   if (calls_ == nullptr) return;
@@ -160,6 +182,8 @@ TurnResult AgentService::Turn(const TurnRequest& req, const llm::TokenCallback& 
       if (!req.client_history) {
         const auto from = std::max(l.conversation->context_start, l.conversation->summary_through + 1);
         l.window = store::conversations::Messages(tx, ws, *req.conversation_id, from, kMaxStoredHistory);
+        // A turn whose model call failed left only a marker: there is no answer to send back.
+        std::erase_if(l.window, [](const store::MessageRecord& m) { return m.status == "failed"; });
       }
     }
     return l;
@@ -286,6 +310,7 @@ TurnResult AgentService::Turn(const TurnRequest& req, const llm::TokenCallback& 
       CountCall(ws, model_.model(), "error", {});
     } catch (const std::exception&) {
       CountCall(ws, model_.model(), "error", {});
+      StoreFailedAnswer(ws, result.conversation_id);
       throw;
     }
   } else {

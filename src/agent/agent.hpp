@@ -121,6 +121,7 @@ class AgentService {
 
  private:
   void CheckQuota(store::Tx& tx, std::string_view workspace_id, std::int64_t now_ms);
+  void StoreFailedAnswer(std::string_view workspace_id, const std::string& conversation_id);
   void CountCall(std::string_view workspace_id, std::string_view model, std::string_view status,
                  const llm::Usage& usage);
 

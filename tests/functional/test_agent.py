@@ -867,6 +867,30 @@ class Agent(unittest.TestCase):
                      "CONVERSATION_NOT_FOUND")
         self.assertEqual([x["id"] for x in c.call("GET", "/api/v1/conversations").json()["data"]], [ids[2], ids[1]])
 
+    def test_a_failed_model_call_answers_the_question_with_a_failed_marker(self):
+        c = self.bare(fallbackMode="model")  # no documents: every turn calls the model
+        self.fake_options(chat_reply="Refunds take five business days [1].")
+        first = self.chat(c, "How long do refunds take?")
+        # Every attempt fails (the agent retries 5xx): the turn fails, and the stored question is
+        # answered by an empty "failed" assistant message rather than left hanging.
+        self.fake_control("/_fake/faults", {"faults": [{"status": 500, "count": -1}]})
+        try:
+            r = c.call("POST", CHAT, body={"message": "And for damaged items?",
+                                           "conversationId": first["conversationId"]})
+        finally:
+            self.fake_control("/_fake/reset")
+        self.assertGreaterEqual(r.status, 500, r.body)
+        msgs = self.conversation(c, first["conversationId"])["messages"]
+        self.assertEqual([(m["role"], m["status"]) for m in msgs][2:],
+                         [("user", "complete"), ("assistant", "failed")])
+        self.assertEqual(msgs[3]["content"], "")
+        # The next turn sends the history without the failed answer (no empty assistant message).
+        self.fake_options(chat_reply="Damaged items are refunded in full [1].")
+        self.chat(c, "Is shipping refunded?", conversationId=first["conversationId"])
+        dialogue = [m for m in self.sent_for("Is shipping refunded?")["messages"] if m["role"] != "system"]
+        self.assertEqual([m["role"] for m in dialogue], ["user", "assistant", "user", "user"])
+        self.assertNotIn({"role": "assistant", "content": ""}, dialogue)
+
     # --- 10. usage and metrics --------------------------------------------------------------------
 
     def test_usage_and_metrics_count_the_workspaces_turns(self):

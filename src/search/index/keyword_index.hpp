@@ -82,11 +82,11 @@ class KeywordIndex {
   mutable std::shared_mutex mutex_;
   // Guarded by mutex_:
   std::unordered_map<std::string, std::uint32_t, TermHash, std::equal_to<>> terms_;
-  std::vector<PostingList> postings_;    // by term number
-  std::vector<std::int64_t> ids_;        // by slot
-  std::vector<std::uint32_t> lengths_;   // by slot: the chunk's number of tokens
-  std::vector<std::uint32_t> distinct_;  // by slot: its number of distinct terms (= postings)
-  std::vector<bool> alive_;              // by slot
+  std::vector<PostingList> postings_;                        // by term number
+  std::vector<std::int64_t> ids_;                            // by slot
+  std::vector<std::uint32_t> lengths_;                       // by slot: the chunk's number of tokens
+  std::vector<std::uint32_t> distinct_;                      // by slot: its number of distinct terms (= postings)
+  std::vector<bool> alive_;                                  // by slot
   std::unordered_map<std::int64_t, std::uint32_t> slot_of_;  // live chunks only
   std::uint64_t live_tokens_ = 0;
   std::size_t postings_total_ = 0;

@@ -39,8 +39,9 @@ TEST(FtsTokenizer, IsSafeFromManyThreads) {
   std::vector<int> ok(16, 0);
   for (int t = 0; t < 16; ++t) {
     threads.emplace_back([&, t] {
-      for (int i = 0; i < 200; ++i) ok[t] += Tokens("Passwords are reset by email links") ==
-                                                 std::vector<std::string>{"password", "ar", "reset", "by", "email", "link"};
+      for (int i = 0; i < 200; ++i)
+        ok[t] += Tokens("Passwords are reset by email links") ==
+                 std::vector<std::string>{"password", "ar", "reset", "by", "email", "link"};
     });
   }
   for (auto& th : threads) th.join();
@@ -84,7 +85,7 @@ TEST(KeywordIndex, LongQueriesRankEveryTermThenBm25) {
 // The score is FTS5's bm25() (negated): checked against the formula by hand for a one-term query.
 TEST(KeywordIndex, ScoreIsBm25) {
   KeywordIndex index;
-  index.Add(1, "apple banana cherry");        // 3 tokens
+  index.Add(1, "apple banana cherry");             // 3 tokens
   index.Add(2, "apple apple banana cherry date");  // 5 tokens
   index.Add(3, "kiwi");
   index.Add(4, "kiwi lime");

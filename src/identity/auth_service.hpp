@@ -12,8 +12,8 @@
 #include <vector>
 
 #include "auth/jwt.hpp"
-#include "auth/verified_tokens.hpp"
 #include "auth/password.hpp"
+#include "auth/verified_tokens.hpp"
 #include "identity/account_cache.hpp"
 #include "ratelimit/limiter.hpp"
 #include "store/db.hpp"

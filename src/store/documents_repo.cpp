@@ -88,8 +88,8 @@ constexpr Query kEmbeddedAfter{
     "SELECT id, workspace_id, document_id, version, ordinal, '' AS text, heading_path, page_start, page_end, "
     "char_begin, char_end, token_count, embedding, embedding_model, created_at_ms FROM chunks "
     "WHERE workspace_id = $1 AND id > $2 AND embedding IS NOT NULL ORDER BY id LIMIT $3"};
-constexpr Query kTextsAfter{
-    "chunks.texts_after", "SELECT id, text FROM chunks WHERE workspace_id = $1 AND id > $2 ORDER BY id LIMIT $3"};
+constexpr Query kTextsAfter{"chunks.texts_after",
+                            "SELECT id, text FROM chunks WHERE workspace_id = $1 AND id > $2 ORDER BY id LIMIT $3"};
 constexpr Query kMaxChunkId{"chunks.max_id", "SELECT COALESCE(MAX(id), 0) FROM chunks WHERE workspace_id = $1"};
 
 // PostgreSQL only: serialises the chunk writers of one workspace until their transactions end,
@@ -375,10 +375,10 @@ std::vector<ChunkRecord> ForDocument(Tx& tx, std::string_view workspace_id, std:
   return out;
 }
 
-
 std::vector<ChunkText> TextsAfter(Tx& tx, std::string_view workspace_id, std::int64_t after_id, int limit) {
   std::vector<ChunkText> out;
-  for (const Row& r : tx.Exec(kTextsAfter, {workspace_id, after_id, limit})) out.push_back({r.GetInt(0), r.GetString(1)});
+  for (const Row& r : tx.Exec(kTextsAfter, {workspace_id, after_id, limit}))
+    out.push_back({r.GetInt(0), r.GetString(1)});
   return out;
 }
 

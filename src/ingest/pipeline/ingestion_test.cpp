@@ -88,7 +88,8 @@ class IngestionTest : public store::testing::StoreTest {
       for (char& c : t) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
       return t;
     };
-    for (const auto& row : db().ReadValue([&](Tx& tx) { return store::chunks::TextsAfter(tx, workspace_id, 0, 10000); })) {
+    for (const auto& row :
+         db().ReadValue([&](Tx& tx) { return store::chunks::TextsAfter(tx, workspace_id, 0, 10000); })) {
       if (lower(row.text).find(lower(word)) != std::string::npos) return true;
     }
     return false;

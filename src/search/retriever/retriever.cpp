@@ -224,9 +224,8 @@ void CatchUpKeywordInTx(store::Tx& tx, std::string_view workspace_id, KeywordInd
   }
   // The first search of a workspace in this process builds its index: worth a line for operators.
   if (building && added > 0) {
-    obs::LogInfo("keyword index built", {{"workspace_id", workspace_id},
-                                         {"chunks", added},
-                                         {"ms", Since(start).count() / 1000}});
+    obs::LogInfo("keyword index built",
+                 {{"workspace_id", workspace_id}, {"chunks", added}, {"ms", Since(start).count() / 1000}});
   }
 }
 
